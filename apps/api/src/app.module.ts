@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, type SnipConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { ObservabilityModule, type Logger } from '@app/observability';
+import { HealthModule } from './health/health.module';
+import { LinksApiModule } from './links/links.module';
+import { RedirectModule } from './redirect/redirect.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: SnipConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot({ logger }),
+        DatabaseModule.forRoot(),
+        HealthModule,
+        LinksApiModule,
+        // Last, so that its catch-all `/:code` is declared after every fixed route.
+        RedirectModule,
+      ],
+    };
+  }
+}

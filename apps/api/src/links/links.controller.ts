@@ -1,0 +1,92 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AppConfig } from '@app/config';
+import { LinksService } from '@app/links';
+import { ValidationFailedError } from '@app/observability';
+import {
+  CreateLinkDto,
+  LinkPageResponse,
+  LinkResponse,
+  ListLinksQuery,
+  toLinkResponse,
+  UpdateLinkDto,
+} from './links.dto';
+
+const DEFAULT_PAGE_SIZE = 20;
+
+@ApiTags('links')
+@Controller('api/v1/links')
+export class LinksController {
+  constructor(
+    private readonly links: LinksService,
+    private readonly app: AppConfig,
+  ) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: LinkResponse })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, URL_NOT_ALLOWED, ALIAS_RESERVED' })
+  @ApiConflictResponse({ description: 'ALIAS_TAKEN' })
+  async create(@Body() body: CreateLinkDto): Promise<LinkResponse> {
+    const link = await this.links.create({
+      url: body.url,
+      alias: body.alias,
+      expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
+      redirectType: body.redirectType,
+    });
+    return toLinkResponse(link, this.app.publicBaseUrl);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: LinkPageResponse, description: 'Newest first' })
+  async list(@Query() query: ListLinksQuery): Promise<LinkPageResponse> {
+    const page = await this.links.list(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    return {
+      items: page.items.map((link) => toLinkResponse(link, this.app.publicBaseUrl)),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Get(':code')
+  @ApiOkResponse({ type: LinkResponse })
+  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  async get(@Param('code') code: string): Promise<LinkResponse> {
+    return toLinkResponse(await this.links.get(code), this.app.publicBaseUrl);
+  }
+
+  @Patch(':code')
+  @ApiOkResponse({ type: LinkResponse })
+  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  async update(@Param('code') code: string, @Body() body: UpdateLinkDto): Promise<LinkResponse> {
+    if (Object.keys(body).length === 0) {
+      throw new ValidationFailedError([
+        { field: 'body', message: 'set at least one of url, expiresAt, redirectType, disabled' },
+      ]);
+    }
+    const link = await this.links.update(code, {
+      url: body.url,
+      expiresAt:
+        body.expiresAt === undefined || body.expiresAt === null
+          ? body.expiresAt
+          : new Date(body.expiresAt),
+      redirectType: body.redirectType,
+      disabled: body.disabled,
+    });
+    return toLinkResponse(link, this.app.publicBaseUrl);
+  }
+
+  @Delete(':code')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted; the code answers 404 from now on' })
+  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  async remove(@Param('code') code: string): Promise<void> {
+    await this.links.delete(code);
+  }
+}

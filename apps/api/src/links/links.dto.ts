@@ -1,0 +1,128 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { ALIAS_PATTERN, REDIRECT_TYPES, type Link, type RedirectType } from '@app/links';
+
+const ISO_DATE = { strict: true, strictSeparator: true } as const;
+const ISO_MESSAGE = 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z';
+const ALIAS_MESSAGE = 'must be 3 to 64 characters of A-Z, a-z, 0-9, "_" and "-"';
+
+export class CreateLinkDto {
+  @ApiProperty({
+    description: 'Absolute http(s) URL to redirect to',
+    example: 'https://example.com/spring-sale',
+  })
+  @IsString()
+  url!: string;
+
+  @ApiPropertyOptional({
+    description: 'Custom code, case-sensitive',
+    pattern: ALIAS_PATTERN.source,
+    example: 'spring-sale',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ALIAS_PATTERN, { message: ALIAS_MESSAGE })
+  alias?: string;
+
+  @ApiPropertyOptional({
+    description: 'When the link stops redirecting (410 after)',
+    format: 'date-time',
+  })
+  @IsOptional()
+  @IsISO8601(ISO_DATE, { message: ISO_MESSAGE })
+  expiresAt?: string;
+
+  @ApiPropertyOptional({ enum: REDIRECT_TYPES, default: 302 })
+  @IsOptional()
+  @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
+  redirectType?: RedirectType;
+}
+
+export class UpdateLinkDto {
+  @ApiPropertyOptional({ description: 'New target URL' })
+  @IsOptional()
+  @IsString()
+  url?: string;
+
+  @ApiPropertyOptional({
+    description: 'New expiry; null removes it',
+    format: 'date-time',
+    nullable: true,
+    type: String,
+  })
+  @ValidateIf((_, value) => value !== null)
+  @IsOptional()
+  @IsISO8601(ISO_DATE, { message: ISO_MESSAGE })
+  expiresAt?: string | null;
+
+  @ApiPropertyOptional({ enum: REDIRECT_TYPES })
+  @IsOptional()
+  @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
+  redirectType?: RedirectType;
+
+  @ApiPropertyOptional({ description: 'A disabled link answers 410' })
+  @IsOptional()
+  @IsBoolean()
+  disabled?: boolean;
+}
+
+export class ListLinksQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class LinkResponse {
+  @ApiProperty({ example: 'aZ3kP9q' }) code!: string;
+  @ApiProperty({ example: 'http://localhost:3000/aZ3kP9q' }) shortUrl!: string;
+  @ApiProperty({ example: 'https://example.com/spring-sale' }) url!: string;
+  @ApiPropertyOptional({ description: 'Present when the code is a custom alias' }) alias?: string;
+  @ApiProperty({ enum: REDIRECT_TYPES }) redirectType!: RedirectType;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt!: string | null;
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class LinkPageResponse {
+  @ApiProperty({ type: [LinkResponse] }) items!: LinkResponse[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as cursor for the next page' })
+  nextCursor!: string | null;
+}
+
+export function toLinkResponse(link: Link, publicBaseUrl: string): LinkResponse {
+  return {
+    code: link.code,
+    shortUrl: `${publicBaseUrl}/${link.code}`,
+    url: link.url,
+    ...(link.isCustom ? { alias: link.code } : {}),
+    redirectType: link.redirectType,
+    expiresAt: link.expiresAt?.toISOString() ?? null,
+    disabled: link.disabled,
+    createdAt: link.createdAt.toISOString(),
+    updatedAt: link.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,22 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AppConfig, DatabaseConfig, LinksConfig, loadConfig, type SnipConfig } from './config';
+
+/**
+ * Provides each configuration namespace as an injectable class token (`AppConfig`,
+ * `DatabaseConfig`, `LinksConfig`). The configuration is built once, by the caller, and passed in.
+ */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: SnipConfig = loadConfig(process.env)): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [
+        { provide: AppConfig, useValue: config.app },
+        { provide: LinksConfig, useValue: config.links },
+        { provide: DatabaseConfig, useValue: config.database },
+      ],
+      exports: [AppConfig, LinksConfig, DatabaseConfig],
+    };
+  }
+}

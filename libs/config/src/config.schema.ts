@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+export const PROFILES = ['local', 'development', 'test', 'production'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: 'expected a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const num = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { error: 'expected a number' })
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
+const postgresUrl = z.url({
+  protocol: /^postgres(ql)?$/,
+  error: 'expected a postgres:// or postgresql:// URL',
+});
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+/**
+ * Every variable snip reads, by its environment name. Values arrive as strings from the profile
+ * file and the environment; defaults here apply when neither sets a key.
+ */
+export const envSchema = z
+  .object({
+    SNIP_PROFILE: z.enum(PROFILES),
+    SNIP_CONFIG_DIR: z.string().optional(),
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_BASE_URL: httpUrl.optional(),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    REDIRECT_ACCESS_LOG_SAMPLE_RATE: num(0, 1).default(0),
+    HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16 * 1024),
+    HTTP_MAX_URL_LENGTH: int(256, 65536).default(8192),
+    SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    SWAGGER_ENABLED: bool.default(true),
+
+    SHORT_CODE_LENGTH: int(5, 11).default(7),
+    SHORT_CODE_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    LINK_ID_BLOCK_SIZE: int(1, 10_000).default(100),
+    URL_MAX_LENGTH: int(32, 32_768).default(2048),
+    RESERVED_ALIASES: list.default([]),
+    REDIRECT_FORWARD_QUERY: bool.default(true),
+    REDIRECT_PERMANENT_MAX_AGE: int(0, 31_536_000).default(0),
+
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_REPLICA_URLS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      )
+      .pipe(z.array(postgresUrl))
+      .default([]),
+    DATABASE_POOL_SIZE: int(1, 500).default(10),
+    DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
+    DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(0),
+    DATABASE_MIGRATE_ON_BOOT: bool.default(false),
+    DATA_DIR: z.string().min(1).default('./data'),
+    EMBEDDED_DB_PORT: int(0, 65535).default(0),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SNIP_PROFILE === 'production') {
+      if (!env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_URL'],
+          error: 'is required in the production profile (the embedded database is for local use)',
+        });
+      }
+      if (!env.SHORT_CODE_SECRET) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SHORT_CODE_SECRET'],
+          error: 'is required in the production profile (set it from your secret store)',
+        });
+      }
+      if (!env.PUBLIC_BASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_BASE_URL'],
+          error: 'is required in the production profile (it is the origin of every shortUrl)',
+        });
+      }
+    }
+    if (env.DATABASE_REPLICA_URLS.length > 0 && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_REPLICA_URLS'],
+        error: 'needs DATABASE_URL (the primary) as well',
+      });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;

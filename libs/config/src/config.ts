@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { envSchema, PROFILES, type Env, type Profile } from './config.schema';
+
+/** HTTP server, public identity and request handling. */
+export class AppConfig {
+  readonly profile!: Profile;
+  readonly port!: number;
+  readonly host!: string;
+  /** Origin used to build every `shortUrl`, without a trailing slash. */
+  readonly publicBaseUrl!: string;
+  readonly logLevel!: Env['LOG_LEVEL'];
+  readonly redirectAccessLogSampleRate!: number;
+  readonly bodyLimitBytes!: number;
+  readonly maxUrlLength!: number;
+  readonly shutdownGraceMs!: number;
+  readonly swaggerEnabled!: boolean;
+}
+
+/** Short codes, URL policy and redirect behaviour. */
+export class LinksConfig {
+  readonly codeLength!: number;
+  readonly codeSecret!: string;
+  readonly idBlockSize!: number;
+  readonly urlMaxLength!: number;
+  readonly reservedAliases!: readonly string[];
+  readonly forwardQuery!: boolean;
+  readonly permanentRedirectMaxAge!: number;
+}
+
+/** PostgreSQL (or the embedded PGlite) and migrations. */
+export class DatabaseConfig {
+  /** `embedded` starts PGlite inside the process; `postgres` connects to `url`. */
+  readonly mode!: 'embedded' | 'postgres';
+  readonly url?: string;
+  readonly replicaUrls!: readonly string[];
+  readonly poolSize!: number;
+  readonly connectTimeoutMs!: number;
+  readonly statementTimeoutMs!: number;
+  readonly migrateOnBoot!: boolean;
+  readonly dataDir!: string;
+  readonly embeddedPort!: number;
+}
+
+export interface SnipConfig {
+  readonly app: AppConfig;
+  readonly links: LinksConfig;
+  readonly database: DatabaseConfig;
+}
+
+/** Raised when configuration is invalid; the message names every bad key and its problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Folder of the `<profile>.env` files; default SNIP_CONFIG_DIR, else `config/` in the cwd. */
+  readonly configDir?: string;
+  /** Working directory that relative paths (DATA_DIR) resolve against. */
+  readonly cwd?: string;
+}
+
+const SECRET_FILE = 'short-code-secret';
+
+/**
+ * Builds the configuration from, in rising precedence: the defaults in the schema, the profile file
+ * `config/<SNIP_PROFILE>.env`, and the environment. Throws a ConfigError naming each bad key.
+ */
+export function loadConfig(
+  environment: Readonly<Record<string, string | undefined>>,
+  options: LoadConfigOptions = {},
+): SnipConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const profile = environment.SNIP_PROFILE ?? 'local';
+  if (!(PROFILES as readonly string[]).includes(profile)) {
+    throw new ConfigError([`SNIP_PROFILE: "${profile}" is not one of ${PROFILES.join(', ')}`]);
+  }
+  const configDir = options.configDir ?? environment.SNIP_CONFIG_DIR ?? join(cwd, 'config');
+  const profileFile = join(configDir, `${profile}.env`);
+  const fromFile = existsSync(profileFile) ? parseDotenv(readFileSync(profileFile)) : {};
+
+  const merged: Record<string, string> = { ...fromFile, SNIP_PROFILE: profile };
+  for (const [key, value] of Object.entries(environment)) {
+    // An empty variable means "not set", as most orchestrators render unset values that way.
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+
+  const parsed = envSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        const value = typeof issue.path[0] === 'string' ? merged[issue.path[0]] : undefined;
+        const shown = value === undefined || key.includes('SECRET') ? '' : ` (got "${value}")`;
+        return `${key}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  return toConfig(parsed.data, cwd);
+}
+
+function toConfig(env: Env, cwd: string): SnipConfig {
+  const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(cwd, env.DATA_DIR);
+  const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const app: AppConfig = Object.assign(new AppConfig(), {
+    profile: env.SNIP_PROFILE,
+    port: env.PORT,
+    host: env.HOST,
+    publicBaseUrl,
+    logLevel: env.LOG_LEVEL,
+    redirectAccessLogSampleRate: env.REDIRECT_ACCESS_LOG_SAMPLE_RATE,
+    bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+    maxUrlLength: env.HTTP_MAX_URL_LENGTH,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    swaggerEnabled: env.SWAGGER_ENABLED,
+  });
+  const links: LinksConfig = Object.assign(new LinksConfig(), {
+    codeLength: env.SHORT_CODE_LENGTH,
+    codeSecret: env.SHORT_CODE_SECRET ?? localSecret(dataDir),
+    idBlockSize: env.LINK_ID_BLOCK_SIZE,
+    urlMaxLength: env.URL_MAX_LENGTH,
+    reservedAliases: env.RESERVED_ALIASES,
+    forwardQuery: env.REDIRECT_FORWARD_QUERY,
+    permanentRedirectMaxAge: env.REDIRECT_PERMANENT_MAX_AGE,
+  });
+  const database: DatabaseConfig = Object.assign(new DatabaseConfig(), {
+    mode: env.DATABASE_URL ? 'postgres' : 'embedded',
+    url: env.DATABASE_URL,
+    replicaUrls: env.DATABASE_REPLICA_URLS,
+    poolSize: env.DATABASE_POOL_SIZE,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    migrateOnBoot: env.DATABASE_MIGRATE_ON_BOOT,
+    dataDir,
+    embeddedPort: env.EMBEDDED_DB_PORT,
+  });
+  return { app, links, database };
+}
+
+/**
+ * Outside production a missing SHORT_CODE_SECRET is generated once and kept in DATA_DIR, so codes
+ * stay stable across restarts without anyone having to invent a secret to try snip out.
+ */
+function localSecret(dataDir: string): string {
+  const file = join(dataDir, SECRET_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}

@@ -1,0 +1,5 @@
+export { AppConfig, ConfigError, DatabaseConfig, LinksConfig, loadConfig } from './config';
+export type { LoadConfigOptions, SnipConfig } from './config';
+export { ConfigModule } from './config.module';
+export { PROFILES } from './config.schema';
+export type { Profile } from './config.schema';

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Link } from './link.entity';
+import { LinksRepository } from './links.repository';
+import { LinksService } from './links.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Link])],
+  providers: [LinksRepository, LinksService],
+  exports: [LinksService],
+})
+export class LinksModule {}

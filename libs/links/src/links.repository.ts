@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { Link, type RedirectType } from './link.entity';
+
+export interface NewLink {
+  readonly id: string;
+  readonly code: string;
+  readonly url: string;
+  readonly isCustom: boolean;
+  readonly redirectType: RedirectType;
+  readonly expiresAt: Date | null;
+}
+
+export interface LinkChanges {
+  readonly url?: string;
+  readonly redirectType?: RedirectType;
+  readonly expiresAt?: Date | null;
+  readonly disabled?: boolean;
+}
+
+export interface PagePosition {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/** A unique-index violation on the code: the code (or alias) is already taken. */
+export class CodeTakenError extends Error {
+  constructor(readonly code: string) {
+    super(`code ${code} is taken`);
+    this.name = 'CodeTakenError';
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+const CODE_INDEX = 'links_code_key';
+
+function isCodeConflict(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as { code?: string; constraint?: string };
+  return driverError.code === UNIQUE_VIOLATION && driverError.constraint === CODE_INDEX;
+}
+
+/** Leaves out the keys whose value is undefined ("not changed"); null stays ("clear it"). */
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(changes).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
+
+/** All SQL about links. Writes and redirect look-ups use the primary; lists may use a replica. */
+@Injectable()
+export class LinksRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Takes `count` fresh ids from the sequence in one round trip. */
+  async allocateIds(count: number): Promise<bigint[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT nextval('link_id_seq')::text AS id FROM generate_series(1, $1)`,
+      [count],
+    );
+    return rows.map((row) => BigInt(row.id));
+  }
+
+  /** Inserts a link; throws CodeTakenError when its code already exists (deleted links count). */
+  async insert(link: NewLink, now: Date): Promise<Link> {
+    const entity = this.dataSource.manager.create(Link, {
+      ...link,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    });
+    try {
+      await this.dataSource.manager.insert(Link, entity);
+    } catch (error) {
+      if (isCodeConflict(error)) throw new CodeTakenError(link.code);
+      throw error;
+    }
+    return entity;
+  }
+
+  /** The link with `code` unless deleted, read from the primary (never stale). */
+  findByCode(code: string): Promise<Link | null> {
+    return this.dataSource.manager
+      .createQueryBuilder(Link, 'l')
+      .where('l.code = :code AND l.deleted_at IS NULL', { code })
+      .getOne();
+  }
+
+  /** Newest first, strictly after `after`; reads from a replica when one is configured. */
+  async listNewestFirst(limit: number, after?: PagePosition): Promise<Link[]> {
+    const runner = this.dataSource.createQueryRunner('slave');
+    try {
+      const query = this.dataSource.manager
+        .createQueryBuilder(Link, 'l', runner)
+        .where('l.deleted_at IS NULL')
+        .orderBy('l.created_at', 'DESC')
+        .addOrderBy('l.id', 'DESC')
+        .limit(limit);
+      if (after) {
+        query.andWhere('(l.created_at, l.id) < (:createdAt, :id)', {
+          createdAt: after.createdAt,
+          id: after.id,
+        });
+      }
+      return await query.getMany();
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Applies `changes` to the live link with `code`; null when there is none. */
+  async update(code: string, changes: LinkChanges, now: Date): Promise<Link | null> {
+    const result = await this.dataSource.manager
+      .createQueryBuilder()
+      .update(Link)
+      .set({ ...definedOnly(changes), updatedAt: now })
+      .where('code = :code AND deleted_at IS NULL', { code })
+      .execute();
+    return (result.affected ?? 0) > 0 ? this.findByCode(code) : null;
+  }
+
+  /** Marks the live link with `code` deleted; false when there was none. */
+  async markDeleted(code: string, now: Date): Promise<boolean> {
+    const result = await this.dataSource.manager
+      .createQueryBuilder()
+      .update(Link)
+      .set({ deletedAt: now, updatedAt: now })
+      .where('code = :code AND deleted_at IS NULL', { code })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}

@@ -1,0 +1,10 @@
+export { createHttpApp } from './http-server';
+export type { HttpAppOptions } from './http-server';
+export { createLogger, NestPinoLogger, ROOT_LOGGER } from './logger';
+export type { CreateLoggerOptions, Logger } from './logger';
+export { counter, histogram, httpRequestDuration } from './metrics';
+export { ObservabilityModule } from './observability.module';
+export type { ObservabilityOptions } from './observability.module';
+export { DomainError, PROBLEM_CONTENT_TYPE, toProblem, ValidationFailedError } from './problem';
+export type { FieldProblem, ProblemDocument } from './problem';
+export { ProblemDetailsFilter, sendProblem } from './problem.filter';
