@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '../..');
+const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
+
+export interface SpawnedApi {
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Every line the process wrote to stdout and stderr so far. */
+  readonly output: string[];
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface SpawnOptions {
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs the built api (`npm run build` first) as its own process on a free loopback port, with the
+ * `test` profile, a temporary DATA_DIR, and `env` on top; resolves once it listens.
+ */
+export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
+  const child = spawn(process.execPath, [API_MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      SNIP_PROFILE: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      SHORT_CODE_SECRET: 'e2e-secret-0123456789abcdef',
+      LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`api did not start in time:\n${output.join('\n')}`)),
+      options.timeoutMs ?? 60_000,
+    );
+    const onLine = (line: string): void => {
+      output.push(line);
+      const match = /"url":"(http:\/\/[^"]+)".*snip api listening/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        done(match[1]);
+      }
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        lines.forEach(onLine);
+      });
+    }
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`api exited with ${code} before listening:\n${output.join('\n')}`));
+    });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    cleanup();
+    throw error;
+  });
+
+  return {
+    url,
+    process: child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      cleanup();
+      return code;
+    },
+  };
+}
+
+/** Runs a command-line entry of the built api to completion. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/cli.js'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', SNIP_PROFILE: 'test', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => done({ code, output }));
+  });
+}
