@@ -1,9 +1,16 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { AppConfig, DatabaseConfig, LinksConfig, loadConfig, type SnipConfig } from './config';
+import {
+  AppConfig,
+  DatabaseConfig,
+  LinksConfig,
+  loadConfig,
+  RedisConfig,
+  type SnipConfig,
+} from './config';
 
 /**
  * Provides each configuration namespace as an injectable class token (`AppConfig`,
- * `DatabaseConfig`, `LinksConfig`). The configuration is built once, by the caller, and passed in.
+ * `DatabaseConfig`, `LinksConfig`, `RedisConfig`). The configuration is built once, by the caller, and passed in.
  */
 @Global()
 @Module({})
@@ -15,8 +22,9 @@ export class ConfigModule {
         { provide: AppConfig, useValue: config.app },
         { provide: LinksConfig, useValue: config.links },
         { provide: DatabaseConfig, useValue: config.database },
+        { provide: RedisConfig, useValue: config.redis },
       ],
-      exports: [AppConfig, LinksConfig, DatabaseConfig],
+      exports: [AppConfig, LinksConfig, DatabaseConfig, RedisConfig],
     };
   }
 }

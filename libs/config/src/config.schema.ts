@@ -79,6 +79,13 @@ export const envSchema = z
     DATABASE_MIGRATE_ON_BOOT: bool.default(false),
     DATA_DIR: z.string().min(1).default('./data'),
     EMBEDDED_DB_PORT: int(0, 65535).default(0),
+
+    REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+      .optional(),
+    REDIS_KEY_PREFIX: z.string().max(64).default('snip:'),
+    REDIS_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
+    REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
   })
   .superRefine((env, ctx) => {
     if (env.SNIP_PROFILE === 'production') {

@@ -44,10 +44,22 @@ export class DatabaseConfig {
   readonly embeddedPort!: number;
 }
 
+/** Redis, shared by the cache, rate limits and the Redis Streams transport. Optional. */
+export class RedisConfig {
+  /** Unset in the embedded default: everything Redis would hold stays in process. */
+  readonly url?: string;
+  /** Prefix of every key snip writes, so one Redis can serve several deployments. */
+  readonly keyPrefix!: string;
+  readonly connectTimeoutMs!: number;
+  /** Longest a single command may take before it fails (the hot path never waits longer). */
+  readonly commandTimeoutMs!: number;
+}
+
 export interface SnipConfig {
   readonly app: AppConfig;
   readonly links: LinksConfig;
   readonly database: DatabaseConfig;
+  readonly redis: RedisConfig;
 }
 
 /** Raised when configuration is invalid; the message names every bad key and its problem. */
@@ -139,7 +151,13 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     dataDir,
     embeddedPort: env.EMBEDDED_DB_PORT,
   });
-  return { app, links, database };
+  const redis: RedisConfig = Object.assign(new RedisConfig(), {
+    url: env.REDIS_URL,
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+  });
+  return { app, links, database, redis };
 }
 
 /**

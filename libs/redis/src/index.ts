@@ -1,0 +1,2 @@
+export { createRedis } from './redis';
+export { REDIS, RedisModule } from './redis.module';
