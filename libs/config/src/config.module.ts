@@ -1,10 +1,13 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import {
   AppConfig,
+  AuthConfig,
+  CacheConfig,
   DatabaseConfig,
   LinksConfig,
   loadConfig,
   RedisConfig,
+  ThrottleConfig,
   type SnipConfig,
 } from './config';
 
@@ -23,8 +26,19 @@ export class ConfigModule {
         { provide: LinksConfig, useValue: config.links },
         { provide: DatabaseConfig, useValue: config.database },
         { provide: RedisConfig, useValue: config.redis },
+        { provide: CacheConfig, useValue: config.cache },
+        { provide: AuthConfig, useValue: config.auth },
+        { provide: ThrottleConfig, useValue: config.throttle },
       ],
-      exports: [AppConfig, LinksConfig, DatabaseConfig, RedisConfig],
+      exports: [
+        AppConfig,
+        LinksConfig,
+        DatabaseConfig,
+        RedisConfig,
+        CacheConfig,
+        AuthConfig,
+        ThrottleConfig,
+      ],
     };
   }
 }

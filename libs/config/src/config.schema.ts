@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const PROFILES = ['local', 'development', 'test', 'production'] as const;
@@ -33,6 +34,16 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0),
 );
+
+/** An IPv4 or IPv6 address, or a CIDR block such as 10.0.0.0/8 or fd00::/8. */
+const isCidr = (value: string): boolean => {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+};
 
 /**
  * Every variable snip reads, by its environment name. Values arrive as strings from the profile
@@ -86,6 +97,26 @@ export const envSchema = z
     REDIS_KEY_PREFIX: z.string().max(64).default('snip:'),
     REDIS_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
     REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
+
+    CACHE_L1_MAX_ENTRIES: int(0, 10_000_000).default(10_000),
+    CACHE_L1_TTL_MS: int(1, 3_600_000).default(5000),
+    CACHE_L2_TTL_S: int(1, 31_536_000).default(86_400),
+    CACHE_NEGATIVE_TTL_MS: int(1, 3_600_000).default(10_000),
+
+    AUTH_REQUIRED: bool.default(false),
+
+    RATE_LIMIT_API_PER_MIN: int(0, 10_000_000).default(600),
+    RATE_LIMIT_IP_PER_MIN: int(0, 10_000_000).default(300),
+    REDIRECT_RATE_LIMIT_PER_MIN: int(0, 10_000_000).default(0),
+    TRUSTED_PROXIES: list
+      .pipe(
+        z.array(
+          z
+            .string()
+            .refine(isCidr, { error: 'expected IP addresses or CIDR blocks, comma-separated' }),
+        ),
+      )
+      .default([]),
   })
   .superRefine((env, ctx) => {
     if (env.SNIP_PROFILE === 'production') {

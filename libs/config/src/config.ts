@@ -55,11 +55,44 @@ export class RedisConfig {
   readonly commandTimeoutMs!: number;
 }
 
+/** The two-tier link cache: in-process LRU (L1), then Redis (L2) when REDIS_URL is set. */
+export class CacheConfig {
+  /** Most links L1 holds; 0 turns L1 off. */
+  readonly l1MaxEntries!: number;
+  /** How long an L1 entry serves before it is read again from L2 or the database. */
+  readonly l1TtlMs!: number;
+  /** How long a link stays in Redis. */
+  readonly l2TtlSeconds!: number;
+  /** How long "no such code" is remembered, in L1 and L2. */
+  readonly negativeTtlMs!: number;
+}
+
+/** API keys. */
+export class AuthConfig {
+  /** When true every /api/v1 route needs a valid X-Api-Key; when false a request without one acts as admin. */
+  readonly required!: boolean;
+}
+
+/** Rate limits (per minute; 0 turns a limit off) and the proxies whose X-Forwarded-For is believed. */
+export class ThrottleConfig {
+  /** Requests per minute per API key on /api/v1. */
+  readonly apiPerMinute!: number;
+  /** Requests per minute per client IP on /api/v1 without a key. */
+  readonly ipPerMinute!: number;
+  /** Redirects per minute per client IP; 0 (the default) leaves redirects unlimited. */
+  readonly redirectPerMinute!: number;
+  /** Addresses or CIDR blocks of reverse proxies; X-Forwarded-For counts only from these peers. */
+  readonly trustedProxies!: readonly string[];
+}
+
 export interface SnipConfig {
   readonly app: AppConfig;
   readonly links: LinksConfig;
   readonly database: DatabaseConfig;
   readonly redis: RedisConfig;
+  readonly cache: CacheConfig;
+  readonly auth: AuthConfig;
+  readonly throttle: ThrottleConfig;
 }
 
 /** Raised when configuration is invalid; the message names every bad key and its problem. */
@@ -157,7 +190,20 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
   });
-  return { app, links, database, redis };
+  const cache: CacheConfig = Object.assign(new CacheConfig(), {
+    l1MaxEntries: env.CACHE_L1_MAX_ENTRIES,
+    l1TtlMs: env.CACHE_L1_TTL_MS,
+    l2TtlSeconds: env.CACHE_L2_TTL_S,
+    negativeTtlMs: env.CACHE_NEGATIVE_TTL_MS,
+  });
+  const auth: AuthConfig = Object.assign(new AuthConfig(), { required: env.AUTH_REQUIRED });
+  const throttle: ThrottleConfig = Object.assign(new ThrottleConfig(), {
+    apiPerMinute: env.RATE_LIMIT_API_PER_MIN,
+    ipPerMinute: env.RATE_LIMIT_IP_PER_MIN,
+    redirectPerMinute: env.REDIRECT_RATE_LIMIT_PER_MIN,
+    trustedProxies: env.TRUSTED_PROXIES,
+  });
+  return { app, links, database, redis, cache, auth, throttle };
 }
 
 /**

@@ -1,10 +1,13 @@
 export {
   AppConfig,
+  AuthConfig,
+  CacheConfig,
   ConfigError,
   DatabaseConfig,
   LinksConfig,
   loadConfig,
   RedisConfig,
+  ThrottleConfig,
 } from './config';
 export type { LoadConfigOptions, SnipConfig } from './config';
 export { ConfigModule } from './config.module';
