@@ -11,8 +11,9 @@ const ABSOLUTE_HTTP = /^https?:\/\//i;
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}\p{Cf}]/u;
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
 
+// A trailing dot names the same host (`sn.ip.` is the fully qualified `sn.ip`).
 const hostKey = (url: URL): string =>
-  `${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
+  `${url.hostname.toLowerCase().replace(/\.$/, '')}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
 
 /**
  * The rules a target URL must follow. `normalize` returns the URL as snip stores it (WHATWG
