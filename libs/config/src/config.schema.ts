@@ -124,21 +124,21 @@ export const envSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['DATABASE_URL'],
-          error: 'is required in the production profile (the embedded database is for local use)',
+          message: 'is required in the production profile (the embedded database is for local use)',
         });
       }
       if (!env.SHORT_CODE_SECRET) {
         ctx.addIssue({
           code: 'custom',
           path: ['SHORT_CODE_SECRET'],
-          error: 'is required in the production profile (set it from your secret store)',
+          message: 'is required in the production profile (set it from your secret store)',
         });
       }
       if (!env.PUBLIC_BASE_URL) {
         ctx.addIssue({
           code: 'custom',
           path: ['PUBLIC_BASE_URL'],
-          error: 'is required in the production profile (it is the origin of every shortUrl)',
+          message: 'is required in the production profile (it is the origin of every shortUrl)',
         });
       }
     }
@@ -146,7 +146,7 @@ export const envSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['DATABASE_REPLICA_URLS'],
-        error: 'needs DATABASE_URL (the primary) as well',
+        message: 'needs DATABASE_URL (the primary) as well',
       });
     }
   });

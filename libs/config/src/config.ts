@@ -121,11 +121,12 @@ export function loadConfig(
   options: LoadConfigOptions = {},
 ): SnipConfig {
   const cwd = options.cwd ?? process.cwd();
-  const profile = environment.SNIP_PROFILE ?? 'local';
+  // Empty means unset, here as for every other variable.
+  const profile = environment.SNIP_PROFILE || 'local';
   if (!(PROFILES as readonly string[]).includes(profile)) {
     throw new ConfigError([`SNIP_PROFILE: "${profile}" is not one of ${PROFILES.join(', ')}`]);
   }
-  const configDir = options.configDir ?? environment.SNIP_CONFIG_DIR ?? join(cwd, 'config');
+  const configDir = options.configDir ?? (environment.SNIP_CONFIG_DIR || join(cwd, 'config'));
   const profileFile = join(configDir, `${profile}.env`);
   const fromFile = existsSync(profileFile) ? parseDotenv(readFileSync(profileFile)) : {};
 

@@ -1,0 +1,248 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from './config';
+
+const REPO_CONFIG = resolve(__dirname, '../../../config');
+const SECRET = 'a-secret-of-enough-length';
+
+describe('loadConfig', () => {
+  let dir: string;
+  let configDir: string;
+  let dataDir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snip-config-'));
+    configDir = join(dir, 'config');
+    dataDir = join(dir, 'data');
+    mkdirSync(configDir);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const profile = (name: string, body: string) =>
+    writeFileSync(join(configDir, `${name}.env`), body);
+  const load = (env: Record<string, string | undefined>) =>
+    loadConfig({ DATA_DIR: dataDir, ...env }, { configDir, cwd: dir });
+
+  function problems(env: Record<string, string | undefined>): string[] {
+    try {
+      load(env);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        expect(error.message).toContain('Invalid configuration');
+        for (const problem of error.problems) expect(error.message).toContain(problem);
+        return [...error.problems];
+      }
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('uses the documented defaults when neither profile file nor environment sets a key', () => {
+    const config = load({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET });
+    expect(config.app).toMatchObject({
+      profile: 'test',
+      port: 3000,
+      host: '0.0.0.0',
+      publicBaseUrl: 'http://localhost:3000',
+      logLevel: 'info',
+      bodyLimitBytes: 16 * 1024,
+      maxUrlLength: 8192,
+      shutdownGraceMs: 10_000,
+      swaggerEnabled: true,
+      redirectAccessLogSampleRate: 0,
+    });
+    expect(config.links).toMatchObject({
+      codeLength: 7,
+      codeSecret: SECRET,
+      idBlockSize: 100,
+      urlMaxLength: 2048,
+      reservedAliases: [],
+      forwardQuery: true,
+      permanentRedirectMaxAge: 0,
+    });
+    expect(config.database).toMatchObject({
+      mode: 'embedded',
+      url: undefined,
+      replicaUrls: [],
+      poolSize: 10,
+      migrateOnBoot: false,
+      dataDir,
+    });
+  });
+
+  it('picks the local profile when SNIP_PROFILE is unset or empty', () => {
+    profile('local', 'PORT=4100\n');
+    expect(load({}).app.profile).toBe('local');
+    expect(load({}).app.port).toBe(4100);
+    expect(load({ SNIP_PROFILE: '' }).app.profile).toBe('local');
+  });
+
+  it('lets the profile file override defaults and the environment override the file', () => {
+    profile('development', 'PORT=4000\nLOG_LEVEL=debug\nHOST=127.0.0.1\n');
+    const fromFile = load({ SNIP_PROFILE: 'development' });
+    expect(fromFile.app).toMatchObject({ port: 4000, logLevel: 'debug', host: '127.0.0.1' });
+    const fromEnv = load({ SNIP_PROFILE: 'development', PORT: '5000', LOG_LEVEL: 'warn' });
+    expect(fromEnv.app).toMatchObject({ port: 5000, logLevel: 'warn', host: '127.0.0.1' });
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    profile('development', 'PORT=4000\n');
+    const config = load({
+      SNIP_PROFILE: 'development',
+      PORT: '',
+      DATABASE_URL: '',
+      PUBLIC_BASE_URL: '',
+      SHORT_CODE_SECRET: '',
+      SNIP_CONFIG_DIR: '',
+    });
+    expect(config.app.port).toBe(4000);
+    expect(config.database.mode).toBe('embedded');
+    expect(config.app.publicBaseUrl).toBe('http://localhost:4000');
+  });
+
+  it('finds the profile files in SNIP_CONFIG_DIR', () => {
+    profile('test', 'PORT=4321\n');
+    const config = loadConfig(
+      { SNIP_PROFILE: 'test', SNIP_CONFIG_DIR: configDir, DATA_DIR: dataDir },
+      { cwd: dir },
+    );
+    expect(config.app.port).toBe(4321);
+  });
+
+  it('loads the profiles shipped in config/', () => {
+    const shipped = (name: string, env: Record<string, string> = {}) =>
+      loadConfig({ SNIP_PROFILE: name, DATA_DIR: dataDir, ...env }, { configDir: REPO_CONFIG });
+    expect(shipped('local').database).toMatchObject({ mode: 'embedded', migrateOnBoot: true });
+    expect(shipped('test').app.port).toBe(0);
+    expect(shipped('development').database.mode).toBe('postgres');
+    const production = shipped('production', {
+      DATABASE_URL: 'postgres://snip@db:5432/snip',
+      SHORT_CODE_SECRET: SECRET,
+      PUBLIC_BASE_URL: 'https://sn.ip',
+    });
+    expect(production.database).toMatchObject({ mode: 'postgres', migrateOnBoot: false });
+    expect(production.app.publicBaseUrl).toBe('https://sn.ip');
+  });
+
+  it('requires DATABASE_URL, SHORT_CODE_SECRET and PUBLIC_BASE_URL in production', () => {
+    const found = problems({ SNIP_PROFILE: 'production' });
+    expect(found.sort()).toEqual([
+      expect.stringMatching(/^DATABASE_URL: is required in the production profile/),
+      expect.stringMatching(/^PUBLIC_BASE_URL: is required in the production profile/),
+      expect.stringMatching(/^SHORT_CODE_SECRET: is required in the production profile/),
+    ]);
+    // Set but empty counts as missing.
+    expect(
+      problems({
+        SNIP_PROFILE: 'production',
+        DATABASE_URL: 'postgres://db/snip',
+        SHORT_CODE_SECRET: SECRET,
+        PUBLIC_BASE_URL: '',
+      }),
+    ).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL: .*required/)]);
+  });
+
+  it.each([
+    [
+      'SNIP_PROFILE',
+      { SNIP_PROFILE: 'staging' },
+      /not one of local, development, test, production/,
+    ],
+    ['PORT', { PORT: 'abc' }, /whole number.*"abc"/],
+    ['PORT', { PORT: '70000' }, /65535/],
+    ['PORT', { PORT: '-1' }, /whole number/],
+    ['PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'ftp://sn.ip' }, /http\(s\) URL/],
+    ['PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'sn.ip' }, /http\(s\) URL/],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /"loud"/],
+    ['SWAGGER_ENABLED', { SWAGGER_ENABLED: 'maybe' }, /true or false/],
+    ['REDIRECT_FORWARD_QUERY', { REDIRECT_FORWARD_QUERY: 'TRUE!' }, /true or false/],
+    ['REDIRECT_ACCESS_LOG_SAMPLE_RATE', { REDIRECT_ACCESS_LOG_SAMPLE_RATE: '2' }, /1/],
+    ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }, /1024/],
+    ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '16k' }, /whole number/],
+    ['SHORT_CODE_LENGTH', { SHORT_CODE_LENGTH: '4' }, /5/],
+    ['SHORT_CODE_LENGTH', { SHORT_CODE_LENGTH: '12' }, /11/],
+    ['LINK_ID_BLOCK_SIZE', { LINK_ID_BLOCK_SIZE: '0' }, /1/],
+    ['URL_MAX_LENGTH', { URL_MAX_LENGTH: '1.5' }, /whole number/],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/snip' }, /postgres:\/\//],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }, /postgres:\/\//],
+    [
+      'DATABASE_REPLICA_URLS',
+      { DATABASE_REPLICA_URLS: 'postgres://r1/snip' },
+      /needs DATABASE_URL/,
+    ],
+    ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '0' }, /1/],
+    ['DATABASE_MIGRATE_ON_BOOT', { DATABASE_MIGRATE_ON_BOOT: 'sometimes' }, /true or false/],
+    ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }, /redis:\/\//],
+  ])('names %s when it is invalid (%j)', (key, env, detail) => {
+    const found = problems({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET, ...env });
+    const mine = found.filter((p) => p.startsWith(`${key}: `));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.join('\n')).toMatch(detail);
+  });
+
+  it('names a bad key that comes from the profile file', () => {
+    profile('test', 'PORT=http\n');
+    expect(problems({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET })).toEqual([
+      expect.stringMatching(/^PORT: .*"http"/),
+    ]);
+  });
+
+  it('reports every bad key at once', () => {
+    const found = problems({
+      SNIP_PROFILE: 'test',
+      PORT: 'x',
+      LOG_LEVEL: 'y',
+      SHORT_CODE_LENGTH: 'z',
+    });
+    expect(found.map((p) => p.split(':', 1)[0]).sort()).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'SHORT_CODE_LENGTH',
+    ]);
+  });
+
+  it('never repeats a secret in its message', () => {
+    const found = problems({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: 'tooshort-s3cr3t' });
+    expect(found).toEqual([expect.stringMatching(/^SHORT_CODE_SECRET: .*16/)]);
+    expect(found.join('\n')).not.toContain('tooshort-s3cr3t');
+  });
+
+  it('parses lists, booleans and URLs into typed values', () => {
+    const config = load({
+      SNIP_PROFILE: 'test',
+      SHORT_CODE_SECRET: SECRET,
+      RESERVED_ALIASES: ' login, stats ,,Admin ',
+      REDIRECT_FORWARD_QUERY: 'no',
+      SWAGGER_ENABLED: '0',
+      DATABASE_MIGRATE_ON_BOOT: 'yes',
+      PUBLIC_BASE_URL: 'https://sn.ip/',
+      DATABASE_URL: 'postgresql://snip@db:5432/snip',
+      DATABASE_REPLICA_URLS: 'postgres://r1/snip, postgres://r2/snip',
+      DATA_DIR: 'relative/data',
+    });
+    expect(config.links.reservedAliases).toEqual(['login', 'stats', 'Admin']);
+    expect(config.links.forwardQuery).toBe(false);
+    expect(config.app.swaggerEnabled).toBe(false);
+    expect(config.database.migrateOnBoot).toBe(true);
+    expect(config.app.publicBaseUrl).toBe('https://sn.ip');
+    expect(config.database).toMatchObject({
+      mode: 'postgres',
+      url: 'postgresql://snip@db:5432/snip',
+      replicaUrls: ['postgres://r1/snip', 'postgres://r2/snip'],
+      dataDir: join(dir, 'relative/data'),
+    });
+  });
+
+  it('outside production, generates a secret once and keeps it in DATA_DIR', () => {
+    const first = load({ SNIP_PROFILE: 'test' }).links.codeSecret;
+    const second = load({ SNIP_PROFILE: 'test' }).links.codeSecret;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(second).toBe(first);
+    const file = join(dataDir, 'short-code-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // An explicit secret wins over the stored one.
+    expect(load({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET }).links.codeSecret).toBe(SECRET);
+  });
+});
