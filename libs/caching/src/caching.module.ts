@@ -1,0 +1,121 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { CacheConfig, RedisConfig } from '@app/config';
+import { counter, ROOT_LOGGER, type Logger } from '@app/observability';
+import { REDIS } from '@app/redis';
+import type { Redis } from 'ioredis';
+import { RedisEvictionBus, RedisSharedTier } from './redis-tier';
+import {
+  TwoTierCache,
+  type CacheCodec,
+  type LookupResult,
+  type LookupTier,
+} from './two-tier-cache';
+
+const lookupsTotal = () =>
+  counter({
+    name: 'snip_cache_lookups_total',
+    help: 'Cache look-ups by tier (l1, l2, primary database) and result',
+    labelNames: ['tier', 'result'] as const,
+  });
+
+const coalescedTotal = () =>
+  counter({
+    name: 'snip_cache_coalesced_total',
+    help: 'Look-ups that joined one already in flight for the same key',
+  });
+
+const errorsTotal = () =>
+  counter({
+    name: 'snip_cache_errors_total',
+    help: 'Shared-tier (Redis) operations that failed; the cache carried on without it',
+    labelNames: ['operation'] as const,
+  });
+
+/**
+ * Builds the process's two-tier caches: L1 in process, L2 and cross-instance eviction in Redis
+ * when REDIS_URL is set, L1 alone otherwise. One dedicated connection carries the evictions.
+ */
+@Injectable()
+export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
+  private readonly lookups = lookupsTotal();
+  private readonly coalesced = coalescedTotal();
+  private readonly errors = errorsTotal();
+  private readonly caches: { clearLocal(): void }[] = [];
+  private readonly subscriptions: Promise<void>[] = [];
+  private subscriber?: Redis;
+
+  constructor(
+    private readonly config: CacheConfig,
+    private readonly redisConfig: RedisConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(REDIS) private readonly redis: Redis | null = null,
+  ) {}
+
+  /** A cache named `name` (its Redis keys are `<REDIS_KEY_PREFIX>cache:<name>:<key>`). */
+  create<T extends object>(name: string, codec: CacheCodec<T>): TwoTierCache<T> {
+    const counted = new Map<string, { inc(): void }>();
+    const onLookup = (tier: LookupTier, result: LookupResult): void => {
+      const label = `${tier}:${result}`;
+      let child = counted.get(label);
+      if (!child) counted.set(label, (child = this.lookups.labels({ tier, result })));
+      child.inc();
+    };
+    const onError = (operation: string, error: unknown): void => {
+      this.errors.inc({ operation });
+      this.logger.debug({ err: error, cache: name, operation }, 'cache tier operation failed');
+    };
+    const prefix = `${this.redisConfig.keyPrefix}cache:${name}:`;
+    const bus = this.redis ? new RedisEvictionBus(this.redis, `${prefix}evict`) : undefined;
+    const cache = new TwoTierCache<T>({
+      codec,
+      l1MaxEntries: this.config.l1MaxEntries,
+      l1TtlMs: this.config.l1TtlMs,
+      l2TtlMs: this.config.l2TtlSeconds * 1000,
+      negativeTtlMs: this.config.negativeTtlMs,
+      shared: this.redis ? new RedisSharedTier(this.redis, prefix) : undefined,
+      bus,
+      onLookup,
+      onCoalesced: () => this.coalesced.inc(),
+      onError,
+    });
+    if (bus) this.subscriptions.push(bus.listen(this.eviction(), (key) => cache.evictLocal(key)));
+    this.caches.push(cache);
+    return cache;
+  }
+
+  /** Serves only once every cache listens for evictions. */
+  async onModuleInit(): Promise<void> {
+    await Promise.all(this.subscriptions);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+
+  private eviction(): Redis {
+    if (this.subscriber) return this.subscriber;
+    const subscriber = (this.redis as Redis).duplicate({ commandTimeout: undefined });
+    let connectedBefore = false;
+    subscriber.on('ready', () => {
+      // Evictions published while the subscription was down are lost: start L1 afresh.
+      if (connectedBefore) for (const cache of this.caches) cache.clearLocal();
+      connectedBefore = true;
+    });
+    subscriber.on('error', (error: Error) =>
+      this.logger.debug({ err: error }, 'cache eviction subscriber error'),
+    );
+    this.subscriber = subscriber;
+    return subscriber;
+  }
+}
+
+/** Provides CacheFactory; uses the global REDIS client when RedisModule is loaded. */
+@Module({ providers: [CacheFactory], exports: [CacheFactory] })
+export class CachingModule {}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { EvictionBus, SharedTier } from './two-tier-cache';
+
+/**
+ * SET unless the stored document has a higher version: a fill that read the database before an
+ * update cannot overwrite what the update wrote.
+ */
+const SET_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, doc = pcall(cjson.decode, current)
+  if ok and type(doc) == 'table' and tonumber(doc.v) and tonumber(doc.v) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+`;
+
+type RedisWithCacheCommands = Redis & {
+  cacheSetIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<number>;
+};
+
+/** L2 on the shared ioredis client: one key per entry, `<prefix>cache:<name>:<key>`. */
+export class RedisSharedTier implements SharedTier {
+  private readonly redis: RedisWithCacheCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly keyPrefix: string,
+  ) {
+    if (!('cacheSetIfNewer' in redis)) {
+      redis.defineCommand('cacheSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
+    }
+    this.redis = redis as RedisWithCacheCommands;
+  }
+
+  get available(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.redis.get(this.keyPrefix + key);
+  }
+
+  async setIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<void> {
+    await this.redis.cacheSetIfNewer(this.keyPrefix + key, document, version, ttlMs);
+  }
+}
+
+/**
+ * Cross-instance L1 eviction over Redis pub/sub. Subscribing needs a connection of its own; each
+ * message is `<instance id> <key>` so an instance skips what it published itself.
+ */
+export class RedisEvictionBus implements EvictionBus {
+  private readonly instanceId = randomUUID();
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly channel: string,
+  ) {}
+
+  /** Subscribes `subscriber` (a dedicated connection) and calls `evict` for other instances' keys. */
+  async listen(subscriber: Redis, evict: (key: string) => void): Promise<void> {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const space = message.indexOf(' ');
+      if (space < 0 || message.slice(0, space) === this.instanceId) return;
+      evict(message.slice(space + 1));
+    });
+    await subscriber.subscribe(this.channel);
+  }
+
+  async publish(key: string): Promise<void> {
+    await this.publisher.publish(this.channel, `${this.instanceId} ${key}`);
+  }
+}

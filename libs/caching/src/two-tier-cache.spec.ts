@@ -1,0 +1,201 @@
+import { TwoTierCache, type SharedTier, type TwoTierCacheOptions } from './two-tier-cache';
+
+interface Item {
+  readonly name: string;
+  readonly version: number;
+}
+
+const codec = {
+  encode: (item: Item) => item,
+  decode: (data: unknown) => data as Item,
+  version: (item: Item) => item.version,
+};
+
+/** An in-memory shared tier that keeps the newest version, like the Redis script. */
+class FakeShared implements SharedTier {
+  readonly docs = new Map<string, { raw: string; version: number; ttlMs: number }>();
+  available = true;
+  gets = 0;
+  get(key: string): Promise<string | null> {
+    this.gets++;
+    return Promise.resolve(this.docs.get(key)?.raw ?? null);
+  }
+  setIfNewer(key: string, raw: string, version: number, ttlMs: number): Promise<void> {
+    const current = this.docs.get(key);
+    if (!current || current.version <= version) this.docs.set(key, { raw, version, ttlMs });
+    return Promise.resolve();
+  }
+}
+
+const deferred = <T>() => {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+};
+
+const flush = () => new Promise((done) => setImmediate(done));
+
+function build(overrides: Partial<TwoTierCacheOptions<Item>> = {}) {
+  const lookups: string[] = [];
+  const cache = new TwoTierCache<Item>({
+    codec,
+    l1MaxEntries: 100,
+    l1TtlMs: 5000,
+    l2TtlMs: 86_400_000,
+    negativeTtlMs: 1000,
+    clock: { now: () => Date.now() },
+    onLookup: (tier, result) => lookups.push(`${tier}:${result}`),
+    ...overrides,
+  });
+  return { cache, lookups };
+}
+
+describe('TwoTierCache', () => {
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] }));
+  afterEach(() => jest.useRealTimers());
+
+  it('serves L1 hits without loading again, until the TTL passes', async () => {
+    const { cache, lookups } = build();
+    const load = jest.fn((name: string) => Promise.resolve({ name, version: 1 }));
+    expect(await cache.get('a', load)).toEqual({ name: 'a', version: 1 });
+    await flush();
+    expect(cache.get('a', load)).toEqual({ name: 'a', version: 1 });
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(lookups).toEqual(['l1:miss', 'primary:hit', 'l1:hit']);
+    jest.advanceTimersByTime(5001);
+    await cache.get('a', load);
+    expect(load).toHaveBeenCalledTimes(2);
+  });
+
+  it('bounds L1 by entries, dropping the least recently used', async () => {
+    const { cache } = build({ l1MaxEntries: 2 });
+    const load = jest.fn((name: string) => Promise.resolve({ name, version: 1 }));
+    for (const key of ['a', 'b', 'c']) {
+      await cache.get(key, load);
+      await flush();
+    }
+    await cache.get('a', load);
+    expect(load).toHaveBeenCalledTimes(4);
+    await cache.get('c', load);
+    expect(load).toHaveBeenCalledTimes(4);
+  });
+
+  it('remembers unknown keys for the negative TTL only', async () => {
+    const { cache, lookups } = build();
+    const load = jest.fn(() => Promise.resolve(null));
+    expect(await cache.get('nope', load)).toBeNull();
+    await flush();
+    expect(cache.get('nope', load)).toBeNull();
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(lookups).toContain('l1:negative');
+    jest.advanceTimersByTime(1001);
+    await cache.get('nope', load);
+    expect(load).toHaveBeenCalledTimes(2);
+  });
+
+  it('coalesces concurrent misses on one key into one load', async () => {
+    const onCoalesced = jest.fn();
+    const { cache } = build({ onCoalesced });
+    const pending = deferred<Item | null>();
+    const load = jest.fn(() => pending.promise);
+    const all = Promise.all([cache.get('a', load), cache.get('a', load), cache.get('a', load)]);
+    pending.resolve({ name: 'a', version: 1 });
+    expect(await all).toEqual([
+      { name: 'a', version: 1 },
+      { name: 'a', version: 1 },
+      { name: 'a', version: 1 },
+    ]);
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(onCoalesced).toHaveBeenCalledTimes(2);
+  });
+
+  it('passes a failed load to every waiter and caches nothing', async () => {
+    const { cache } = build();
+    const load = jest.fn(() => Promise.reject(new Error('db down')));
+    await expect(Promise.all([cache.get('a', load), cache.get('a', load)])).rejects.toThrow(
+      'db down',
+    );
+    expect(load).toHaveBeenCalledTimes(1);
+    const ok = jest.fn(() => Promise.resolve({ name: 'a', version: 1 }));
+    expect(await cache.get('a', ok)).toEqual({ name: 'a', version: 1 });
+  });
+
+  it('does not cache a look-up that was overtaken by a change', async () => {
+    const { cache } = build();
+    const pending = deferred<Item | null>();
+    const first = cache.get('a', () => pending.promise);
+    cache.evictLocal('a');
+    pending.resolve({ name: 'old', version: 1 });
+    expect(await first).toEqual({ name: 'old', version: 1 });
+    await flush();
+    const load = jest.fn(() => Promise.resolve({ name: 'new', version: 2 }));
+    expect(await cache.get('a', load)).toEqual({ name: 'new', version: 2 });
+  });
+
+  describe('with a shared tier', () => {
+    it('reads L2 before the source and fills L2 after a load', async () => {
+      const shared = new FakeShared();
+      const { cache, lookups } = build({ shared });
+      const load = jest.fn((name: string) => Promise.resolve({ name, version: 7 }));
+      await cache.get('a', load);
+      await flush();
+      expect(JSON.parse(shared.docs.get('a')!.raw)).toEqual({ v: 7, d: { name: 'a', version: 7 } });
+
+      const other = build({ shared });
+      expect(await other.cache.get('a', load)).toEqual({ name: 'a', version: 7 });
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(lookups).toEqual(['l1:miss', 'l2:miss', 'primary:hit']);
+      expect(other.lookups).toEqual(['l1:miss', 'l2:hit']);
+    });
+
+    it('shares negative entries with the short TTL', async () => {
+      const shared = new FakeShared();
+      const { cache } = build({ shared });
+      await cache.get('nope', () => Promise.resolve(null));
+      await flush();
+      expect(shared.docs.get('nope')).toMatchObject({ version: 0, ttlMs: 1000 });
+      const load = jest.fn(() => Promise.resolve(null));
+      expect(await build({ shared }).cache.get('nope', load)).toBeNull();
+      expect(load).not.toHaveBeenCalled();
+    });
+
+    it('writes through on put, and a stale fill never overwrites it', async () => {
+      const shared = new FakeShared();
+      const published: string[] = [];
+      const bus = { publish: (key: string) => Promise.resolve(void published.push(key)) };
+      const { cache } = build({ shared, bus });
+      const pending = deferred<Item | null>();
+      const slowRead = cache.get('a', () => pending.promise);
+      await cache.put('a', { name: 'new', version: 2 }, 2);
+      pending.resolve({ name: 'old', version: 1 });
+      await slowRead;
+      await flush();
+      expect(published).toEqual(['a']);
+      expect(JSON.parse(shared.docs.get('a')!.raw)).toEqual({
+        v: 2,
+        d: { name: 'new', version: 2 },
+      });
+      expect(cache.get('a', () => Promise.resolve(null))).toEqual({ name: 'new', version: 2 });
+    });
+
+    it('goes straight to the source while the shared tier is down', async () => {
+      const shared = new FakeShared();
+      shared.available = false;
+      const { cache, lookups } = build({ shared });
+      await cache.get('a', (name) => Promise.resolve({ name, version: 1 }));
+      expect(shared.gets).toBe(0);
+      expect(lookups).toEqual(['l1:miss', 'l2:error', 'primary:hit']);
+    });
+
+    it('works with L1 turned off', async () => {
+      const shared = new FakeShared();
+      const { cache, lookups } = build({ shared, l1MaxEntries: 0 });
+      const load = jest.fn((name: string) => Promise.resolve({ name, version: 1 }));
+      await cache.get('a', load);
+      await flush();
+      await cache.get('a', load);
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(lookups).toEqual(['l2:miss', 'primary:hit', 'l2:hit']);
+    });
+  });
+});

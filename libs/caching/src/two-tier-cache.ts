@@ -1,0 +1,185 @@
+import { LRUCache } from 'lru-cache';
+
+/** How a cached value travels to and from the shared tier, and which of two copies is newer. */
+export interface CacheCodec<T> {
+  encode(value: T): unknown;
+  decode(data: unknown): T;
+  /** A number that grows with every change of the value (such as its updated-at time in ms). */
+  version(value: T): number;
+}
+
+/** The shared tier (Redis): JSON documents `{ v, d }`, where `d` null means "no such key". */
+export interface SharedTier {
+  get(key: string): Promise<string | null>;
+  /** Stores `document` unless the tier holds a newer version of the key. */
+  setIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<void>;
+  /** False while the connection is down: the cache skips the tier instead of waiting on it. */
+  readonly available: boolean;
+}
+
+/** Tells every instance's L1 to forget a key. */
+export interface EvictionBus {
+  publish(key: string): Promise<void>;
+}
+
+export type LookupTier = 'l1' | 'l2' | 'primary';
+export type LookupResult = 'hit' | 'negative' | 'miss' | 'error';
+
+export interface TwoTierCacheOptions<T> {
+  readonly codec: CacheCodec<T>;
+  /** Most entries in L1; 0 turns L1 off. */
+  readonly l1MaxEntries: number;
+  readonly l1TtlMs: number;
+  readonly l2TtlMs: number;
+  readonly negativeTtlMs: number;
+  readonly shared?: SharedTier;
+  readonly bus?: EvictionBus;
+  /** The clock of L1's TTLs (tests pass their own); default `performance`. */
+  readonly clock?: { now(): number };
+  /** Called once per lookup step, for metrics. */
+  readonly onLookup?: (tier: LookupTier, result: LookupResult) => void;
+  /** A look-up that joined one already in flight instead of starting its own. */
+  readonly onCoalesced?: () => void;
+  /** Shared-tier failures: the cache carries on without the tier. */
+  readonly onError?: (operation: 'get' | 'set' | 'publish', error: unknown) => void;
+}
+
+/** What L1 holds for a key known not to exist. */
+const ABSENT = Symbol('absent');
+type Entry<T> = T | typeof ABSENT;
+
+interface Flight<T> {
+  readonly promise: Promise<T | null>;
+  /** Set when the key changed while the look-up ran: its result is returned but not cached. */
+  stale: boolean;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A read-through cache in two tiers: L1, a bounded in-process LRU with a short TTL, then L2, a
+ * store shared by every instance, then the source of truth (`load`). Unknown keys are cached too
+ * (negative caching, shorter TTL). Concurrent misses on one key share one look-up. Fills are never
+ * awaited by the caller: L1 is filled at once, L2 in the background, and L2 only ever moves
+ * forward (a stale fill cannot overwrite a newer write).
+ */
+export class TwoTierCache<T extends object> {
+  private readonly l1?: LRUCache<string, Entry<T>>;
+  private readonly flights = new Map<string, Flight<T>>();
+  private readonly noop = (): void => undefined;
+
+  constructor(private readonly options: TwoTierCacheOptions<T>) {
+    if (options.l1MaxEntries > 0) {
+      this.l1 = new LRUCache<string, Entry<T>>({
+        max: options.l1MaxEntries,
+        ttl: options.l1TtlMs,
+        ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}),
+      });
+    }
+  }
+
+  /** The value of `key`, or null when the source says it does not exist. */
+  get(key: string, load: (key: string) => Promise<T | null>): MaybePromise<T | null> {
+    const { onLookup = this.noop } = this.options;
+    const cached = this.l1?.get(key);
+    if (cached !== undefined) {
+      onLookup('l1', cached === ABSENT ? 'negative' : 'hit');
+      return cached === ABSENT ? null : cached;
+    }
+    if (this.l1) onLookup('l1', 'miss');
+    const flight = this.flights.get(key);
+    if (flight) {
+      this.options.onCoalesced?.();
+      return flight.promise;
+    }
+    const started: Flight<T> = { promise: this.lookUp(key, load), stale: false };
+    this.flights.set(key, started);
+    void started.promise.then(
+      (value) => {
+        this.flights.delete(key);
+        if (!started.stale) this.remember(key, value);
+      },
+      () => this.flights.delete(key),
+    );
+    return started.promise;
+  }
+
+  /**
+   * Records that `key` now holds `value` (null: it no longer exists) as of `version`: L2 is
+   * written and awaited, and every instance's L1 forgets the key.
+   */
+  async put(key: string, value: T | null, version: number): Promise<void> {
+    const flight = this.flights.get(key);
+    if (flight) flight.stale = true;
+    const { shared, bus, onError = this.noop } = this.options;
+    if (shared) {
+      const ttl = value === null ? this.options.negativeTtlMs : this.options.l2TtlMs;
+      await shared
+        .setIfNewer(key, this.document(value, version), version, ttl)
+        .catch((error: unknown) => onError('set', error));
+    }
+    this.remember(key, value);
+    await bus?.publish(key).catch((error: unknown) => onError('publish', error));
+  }
+
+  /** Forgets `key` in this instance's L1 (what the eviction bus delivers). */
+  evictLocal(key: string): void {
+    const flight = this.flights.get(key);
+    if (flight) flight.stale = true;
+    this.l1?.delete(key);
+  }
+
+  clearLocal(): void {
+    this.l1?.clear();
+  }
+
+  private async lookUp(key: string, load: (key: string) => Promise<T | null>): Promise<T | null> {
+    const { shared, onLookup = this.noop, onError = this.noop } = this.options;
+    if (shared) {
+      if (shared.available) {
+        try {
+          const raw = await shared.get(key);
+          if (raw !== null) {
+            const { d } = JSON.parse(raw) as { d: unknown };
+            onLookup('l2', d === null ? 'negative' : 'hit');
+            return d === null ? null : this.options.codec.decode(d);
+          }
+          onLookup('l2', 'miss');
+        } catch (error) {
+          onLookup('l2', 'error');
+          onError('get', error);
+        }
+      } else {
+        onLookup('l2', 'error');
+      }
+    }
+    let value: T | null;
+    try {
+      value = await load(key);
+    } catch (error) {
+      onLookup('primary', 'error');
+      throw error;
+    }
+    onLookup('primary', value === null ? 'miss' : 'hit');
+    if (shared?.available) {
+      const version = value === null ? 0 : this.options.codec.version(value);
+      const ttl = value === null ? this.options.negativeTtlMs : this.options.l2TtlMs;
+      shared
+        .setIfNewer(key, this.document(value, version), version, ttl)
+        .catch((error: unknown) => onError('set', error));
+    }
+    return value;
+  }
+
+  private remember(key: string, value: T | null): void {
+    if (value === null) this.l1?.set(key, ABSENT, { ttl: this.options.negativeTtlMs });
+    else this.l1?.set(key, value);
+  }
+
+  private document(value: T | null, version: number): string {
+    return JSON.stringify({
+      v: version,
+      d: value === null ? null : this.options.codec.encode(value),
+    });
+  }
+}
