@@ -27,6 +27,8 @@ function setupSwagger(app: NestFastifyApplication, config: SnipConfig): void {
       .addServer(config.app.publicBaseUrl)
       .build(),
   );
+  // Operational endpoints are for Prometheus and load balancers, not API clients.
+  delete document.paths['/metrics'];
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
