@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type SnipConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
+import { RedisModule } from '@app/redis';
 import { HealthModule } from './health/health.module';
 import { LinksApiModule } from './links/links.module';
 import { RedirectModule } from './redirect/redirect.module';
@@ -15,6 +16,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ logger }),
         DatabaseModule.forRoot(),
+        RedisModule.forRoot(),
         HealthModule,
         LinksApiModule,
         // Last, so that its catch-all `/:code` is declared after every fixed route.

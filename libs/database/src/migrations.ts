@@ -1,4 +1,5 @@
 import { CreateLinks1764300000000 } from './migrations/1764300000000-CreateLinks';
+import { CreateApiKeys1764500000000 } from './migrations/1764500000000-CreateApiKeys';
 
 /** Every migration, oldest first. A new migration file is added here as well. */
-export const MIGRATIONS = [CreateLinks1764300000000];
+export const MIGRATIONS = [CreateLinks1764300000000, CreateApiKeys1764500000000];

@@ -34,6 +34,10 @@ export class Link {
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 
+  /** The API key that created the link; null when created without one. */
+  @Column({ name: 'owner_key_id', type: 'uuid', nullable: true })
+  ownerKeyId!: string | null;
+
   /** Set on delete; the row stays so that its code is never handed out again. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt!: Date | null;

@@ -10,6 +10,7 @@ export interface NewLink {
   readonly isCustom: boolean;
   readonly redirectType: RedirectType;
   readonly expiresAt: Date | null;
+  readonly ownerKeyId: string | null;
 }
 
 export interface LinkChanges {
@@ -80,16 +81,20 @@ export class LinksRepository {
     return entity;
   }
 
-  /** The link with `code` unless deleted, read from the primary (never stale). */
-  findByCode(code: string): Promise<Link | null> {
-    return this.dataSource.manager
+  /**
+   * The link with `code` unless deleted (and, given `ownerKeyId`, only if that key created it),
+   * read from the primary (never stale).
+   */
+  findByCode(code: string, ownerKeyId?: string): Promise<Link | null> {
+    const query = this.dataSource.manager
       .createQueryBuilder(Link, 'l')
-      .where('l.code = :code AND l.deleted_at IS NULL', { code })
-      .getOne();
+      .where('l.code = :code AND l.deleted_at IS NULL', { code });
+    if (ownerKeyId !== undefined) query.andWhere('l.owner_key_id = :ownerKeyId', { ownerKeyId });
+    return query.getOne();
   }
 
   /** Newest first, strictly after `after`; reads from a replica when one is configured. */
-  async listNewestFirst(limit: number, after?: PagePosition): Promise<Link[]> {
+  async listNewestFirst(limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
     const runner = this.dataSource.createQueryRunner('slave');
     try {
       const query = this.dataSource.manager
@@ -98,6 +103,7 @@ export class LinksRepository {
         .orderBy('l.created_at', 'DESC')
         .addOrderBy('l.id', 'DESC')
         .limit(limit);
+      if (ownerKeyId !== undefined) query.andWhere('l.owner_key_id = :ownerKeyId', { ownerKeyId });
       if (after) {
         query.andWhere('(l.created_at, l.id) < (:createdAt, :id)', {
           createdAt: after.createdAt,
@@ -111,24 +117,31 @@ export class LinksRepository {
   }
 
   /** Applies `changes` to the live link with `code`; null when there is none. */
-  async update(code: string, changes: LinkChanges, now: Date): Promise<Link | null> {
-    const result = await this.dataSource.manager
+  async update(
+    code: string,
+    changes: LinkChanges,
+    now: Date,
+    ownerKeyId?: string,
+  ): Promise<Link | null> {
+    const query = this.dataSource.manager
       .createQueryBuilder()
       .update(Link)
       .set({ ...definedOnly(changes), updatedAt: now })
-      .where('code = :code AND deleted_at IS NULL', { code })
-      .execute();
+      .where('code = :code AND deleted_at IS NULL', { code });
+    if (ownerKeyId !== undefined) query.andWhere('owner_key_id = :ownerKeyId', { ownerKeyId });
+    const result = await query.execute();
     return (result.affected ?? 0) > 0 ? this.findByCode(code) : null;
   }
 
   /** Marks the live link with `code` deleted; false when there was none. */
-  async markDeleted(code: string, now: Date): Promise<boolean> {
-    const result = await this.dataSource.manager
+  async markDeleted(code: string, now: Date, ownerKeyId?: string): Promise<boolean> {
+    const query = this.dataSource.manager
       .createQueryBuilder()
       .update(Link)
       .set({ deletedAt: now, updatedAt: now })
-      .where('code = :code AND deleted_at IS NULL', { code })
-      .execute();
+      .where('code = :code AND deleted_at IS NULL', { code });
+    if (ownerKeyId !== undefined) query.andWhere('owner_key_id = :ownerKeyId', { ownerKeyId });
+    const result = await query.execute();
     return (result.affected ?? 0) > 0;
   }
 }

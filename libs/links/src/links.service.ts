@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { CacheFactory, type TwoTierCache } from '@app/caching';
 import { AppConfig, LinksConfig } from '@app/config';
 import { ValidationFailedError } from '@app/observability';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
+import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
 import { Link, linkState, type LinkState, type RedirectType } from './link.entity';
 import { LinkIdPool } from './link-ids';
 import { aliasTaken, codeSpaceExhausted, invalidCursor, linkNotFound } from './links.errors';
@@ -14,6 +16,8 @@ export interface CreateLinkInput {
   readonly alias?: string;
   readonly expiresAt?: Date;
   readonly redirectType?: RedirectType;
+  /** The API key creating the link; null or absent when created without one. */
+  readonly ownerKeyId?: string | null;
 }
 
 export interface UpdateLinkInput {
@@ -28,11 +32,16 @@ export interface LinkPage {
   readonly nextCursor: string | null;
 }
 
+/** Which links a caller may see and change: all of them, or only those its API key created. */
+export interface LinkScope {
+  readonly ownerKeyId?: string;
+}
+
 /** What a redirect needs to know about a code. */
 export type Resolution =
   | { readonly state: 'missing' }
-  | { readonly state: Exclude<LinkState, 'active'>; readonly link: Link }
-  | { readonly state: 'active'; readonly link: Link };
+  | { readonly state: Exclude<LinkState, 'active'>; readonly link: RedirectTarget }
+  | { readonly state: 'active'; readonly link: RedirectTarget };
 
 /** A generated code can collide only with an alias that happens to look like one; skip it. */
 const MAX_GENERATED_ATTEMPTS = 8;
@@ -43,25 +52,36 @@ export class LinksService {
   private readonly urls: UrlPolicy;
   private readonly aliases: AliasPolicy;
   private readonly ids: LinkIdPool;
+  private readonly cache: TwoTierCache<RedirectTarget>;
 
   constructor(
     private readonly repository: LinksRepository,
     config: LinksConfig,
     app: AppConfig,
+    caches: CacheFactory,
   ) {
     this.codec = new ShortCodeCodec(config.codeLength, config.codeSecret);
     this.urls = new UrlPolicy({ maxLength: config.urlMaxLength, selfOrigins: [app.publicBaseUrl] });
     this.aliases = new AliasPolicy(config.reservedAliases);
     this.ids = new LinkIdPool(config.idBlockSize, (count) => repository.allocateIds(count));
+    this.cache = caches.create('link', linkCacheCodec);
   }
 
+  /** Creates a link and writes it through to the cache (a code scanned before stops 404ing). */
   async create(input: CreateLinkInput, now = new Date()): Promise<Link> {
+    const link = await this.insert(input, now);
+    await this.cache.put(link.code, toRedirectTarget(link), link.updatedAt.getTime());
+    return link;
+  }
+
+  private async insert(input: CreateLinkInput, now: Date): Promise<Link> {
     const url = this.urls.normalize(input.url);
     assertFuture(input.expiresAt, now);
     const fields = {
       url,
       redirectType: input.redirectType ?? 302,
       expiresAt: input.expiresAt ?? null,
+      ownerKeyId: input.ownerKeyId ?? null,
     };
     if (input.alias !== undefined) {
       this.aliases.assertAllowed(input.alias);
@@ -91,15 +111,17 @@ export class LinksService {
     }
   }
 
-  async get(code: string): Promise<Link> {
-    const link = CODE_PATTERN.test(code) ? await this.repository.findByCode(code) : null;
+  async get(code: string, scope: LinkScope = {}): Promise<Link> {
+    const link = CODE_PATTERN.test(code)
+      ? await this.repository.findByCode(code, scope.ownerKeyId)
+      : null;
     if (!link) throw linkNotFound(code);
     return link;
   }
 
-  async list(limit: number, cursor?: string): Promise<LinkPage> {
+  async list(limit: number, cursor?: string, scope: LinkScope = {}): Promise<LinkPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await this.repository.listNewestFirst(limit + 1, after);
+    const rows = await this.repository.listNewestFirst(limit + 1, after, scope.ownerKeyId);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {
@@ -108,7 +130,13 @@ export class LinksService {
     };
   }
 
-  async update(code: string, input: UpdateLinkInput, now = new Date()): Promise<Link> {
+  /** Applies `input`; the cache, in every instance, follows within a second. */
+  async update(
+    code: string,
+    input: UpdateLinkInput,
+    scope: LinkScope = {},
+    now = new Date(),
+  ): Promise<Link> {
     const url = input.url === undefined ? undefined : this.urls.normalize(input.url);
     assertFuture(input.expiresAt ?? undefined, now);
     const link = CODE_PATTERN.test(code)
@@ -121,24 +149,36 @@ export class LinksService {
             disabled: input.disabled,
           },
           now,
+          scope.ownerKeyId,
         )
       : null;
     if (!link) throw linkNotFound(code);
+    await this.cache.put(link.code, toRedirectTarget(link), link.updatedAt.getTime());
     return link;
   }
 
-  async delete(code: string, now = new Date()): Promise<void> {
-    const deleted = CODE_PATTERN.test(code) && (await this.repository.markDeleted(code, now));
+  async delete(code: string, scope: LinkScope = {}, now = new Date()): Promise<void> {
+    const deleted =
+      CODE_PATTERN.test(code) && (await this.repository.markDeleted(code, now, scope.ownerKeyId));
     if (!deleted) throw linkNotFound(code);
+    await this.cache.put(code, null, now.getTime());
   }
 
-  /** Looks `code` up on the primary and says whether, and where, it redirects at `now`. */
+  /**
+   * Says whether, and where, `code` redirects at `now`: from the link cache (L1, then L2), else
+   * the primary, so that a link created a moment ago never 404s because a replica lags.
+   */
   async resolve(code: string, now = new Date()): Promise<Resolution> {
     if (!CODE_PATTERN.test(code)) return { state: 'missing' };
-    const link = await this.repository.findByCode(code);
+    const link = await this.cache.get(code, this.loadTarget);
     if (!link) return { state: 'missing' };
     return { state: linkState(link, now), link };
   }
+
+  private readonly loadTarget = async (code: string): Promise<RedirectTarget | null> => {
+    const link = await this.repository.findByCode(code);
+    return link && toRedirectTarget(link);
+  };
 }
 
 function assertFuture(expiresAt: Date | undefined, now: Date): void {
