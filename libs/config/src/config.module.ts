@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import {
   AppConfig,
+  ClicksConfig,
   AuthConfig,
   CacheConfig,
   DatabaseConfig,
@@ -26,6 +27,7 @@ export class ConfigModule {
         { provide: LinksConfig, useValue: config.links },
         { provide: DatabaseConfig, useValue: config.database },
         { provide: RedisConfig, useValue: config.redis },
+        { provide: ClicksConfig, useValue: config.clicks },
         { provide: CacheConfig, useValue: config.cache },
         { provide: AuthConfig, useValue: config.auth },
         { provide: ThrottleConfig, useValue: config.throttle },
@@ -35,6 +37,7 @@ export class ConfigModule {
         LinksConfig,
         DatabaseConfig,
         RedisConfig,
+        ClicksConfig,
         CacheConfig,
         AuthConfig,
         ThrottleConfig,

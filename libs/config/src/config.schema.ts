@@ -98,6 +98,33 @@ export const envSchema = z
     REDIS_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
     REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
 
+    CLICKS_TRANSPORT: z.enum(['inline', 'redis-streams', 'rmq']).default('inline'),
+    RABBITMQ_URL: z
+      .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
+      .optional(),
+    CLICKS_BUFFER_MAX: int(1, 10_000_000).default(100_000),
+    CLICKS_PUBLISH_BATCH_SIZE: int(1, 10_000).default(500),
+    CLICKS_PUBLISH_INTERVAL_MS: int(1, 60_000).default(50),
+    CLICKS_BATCH_SIZE: int(1, 10_000).default(1000),
+    CLICKS_BATCH_INTERVAL_MS: int(1, 60_000).default(200),
+    CLICKS_STREAM: z.string().min(1).max(200).default('clicks'),
+    CLICKS_STREAM_MAXLEN: int(1000, 1_000_000_000).default(1_000_000),
+    CLICKS_DEAD_LETTER_STREAM: z.string().min(1).max(200).default('clicks:dead'),
+    CLICKS_CONSUMER_GROUP: z.string().min(1).max(200).default('logs'),
+    CLICKS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
+    CLICKS_CLAIM_IDLE_MS: int(100, 86_400_000).default(30_000),
+    CLICKS_MAX_DELIVERIES: int(1, 1000).default(5),
+    CLICKS_QUEUE: z.string().min(1).max(200).default('clicks'),
+    CLICKS_DEAD_LETTER_QUEUE: z.string().min(1).max(200).default('clicks.dead'),
+    CLICKS_RMQ_QUEUE_TYPE: z.enum(['quorum', 'classic']).default('quorum'),
+    CLICKS_RMQ_PREFETCH: int(1, 65_535).default(2000),
+    CLICKS_IP_MODE: z.enum(['truncate', 'hash', 'drop', 'raw']).default('truncate'),
+    CLICKS_IP_HASH_KEY: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    CLICKS_IPV4_PREFIX: int(0, 32).default(24),
+    CLICKS_IPV6_PREFIX: int(0, 128).default(48),
+    CLICKS_PARTITIONS_AHEAD_DAYS: int(1, 366).default(7),
+    LOGS_PORT: int(0, 65535).default(3001),
+
     CACHE_L1_MAX_ENTRIES: int(0, 10_000_000).default(10_000),
     CACHE_L1_TTL_MS: int(1, 3_600_000).default(5000),
     CACHE_L2_TTL_S: int(1, 31_536_000).default(86_400),
@@ -141,6 +168,27 @@ export const envSchema = z
           message: 'is required in the production profile (it is the origin of every shortUrl)',
         });
       }
+    }
+    if (env.CLICKS_TRANSPORT === 'redis-streams' && !env.REDIS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLICKS_TRANSPORT'],
+        message: 'redis-streams needs REDIS_URL as well',
+      });
+    }
+    if (env.CLICKS_TRANSPORT === 'rmq' && !env.RABBITMQ_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLICKS_TRANSPORT'],
+        message: 'rmq needs RABBITMQ_URL as well',
+      });
+    }
+    if (env.CLICKS_IP_MODE === 'hash' && !env.CLICKS_IP_HASH_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLICKS_IP_HASH_KEY'],
+        message: 'is required when CLICKS_IP_MODE=hash (the key of the HMAC over addresses)',
+      });
     }
     if (env.DATABASE_REPLICA_URLS.length > 0 && !env.DATABASE_URL) {
       ctx.addIssue({

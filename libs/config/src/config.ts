@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { envSchema, PROFILES, type Env, type Profile } from './config.schema';
@@ -85,11 +86,46 @@ export class ThrottleConfig {
   readonly trustedProxies!: readonly string[];
 }
 
+/** Click events: the transport, the publisher's buffer, the logs worker and IP anonymisation. */
+export class ClicksConfig {
+  /** `inline` ingests in the api process (the embedded default); otherwise a broker carries them. */
+  readonly transport!: 'inline' | 'redis-streams' | 'rmq';
+  readonly rabbitmqUrl?: string;
+  /** Events the publisher holds while the broker is slow or down; beyond it they are dropped. */
+  readonly bufferMax!: number;
+  readonly publishBatchSize!: number;
+  readonly publishIntervalMs!: number;
+  /** The logs worker's batch: flushed at `batchSize` events or `batchIntervalMs`. */
+  readonly batchSize!: number;
+  readonly batchIntervalMs!: number;
+  /** Redis key of the stream (with REDIS_KEY_PREFIX). */
+  readonly stream!: string;
+  readonly streamMaxLen!: number;
+  readonly deadLetterStream!: string;
+  readonly consumerGroup!: string;
+  readonly consumerName!: string;
+  readonly claimIdleMs!: number;
+  /** Deliveries after which an entry or message goes to the dead letter. */
+  readonly maxDeliveries!: number;
+  readonly queue!: string;
+  readonly deadLetterQueue!: string;
+  readonly queueType!: 'quorum' | 'classic';
+  readonly prefetch!: number;
+  readonly ipMode!: 'truncate' | 'hash' | 'drop' | 'raw';
+  readonly ipHashKey?: string;
+  readonly ipv4Prefix!: number;
+  readonly ipv6Prefix!: number;
+  readonly partitionsAheadDays!: number;
+  /** HTTP port of the logs worker (health and metrics). */
+  readonly logsPort!: number;
+}
+
 export interface SnipConfig {
   readonly app: AppConfig;
   readonly links: LinksConfig;
   readonly database: DatabaseConfig;
   readonly redis: RedisConfig;
+  readonly clicks: ClicksConfig;
   readonly cache: CacheConfig;
   readonly auth: AuthConfig;
   readonly throttle: ThrottleConfig;
@@ -191,6 +227,32 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
   });
+  const clicks: ClicksConfig = Object.assign(new ClicksConfig(), {
+    transport: env.CLICKS_TRANSPORT,
+    rabbitmqUrl: env.RABBITMQ_URL,
+    bufferMax: env.CLICKS_BUFFER_MAX,
+    publishBatchSize: env.CLICKS_PUBLISH_BATCH_SIZE,
+    publishIntervalMs: env.CLICKS_PUBLISH_INTERVAL_MS,
+    batchSize: env.CLICKS_BATCH_SIZE,
+    batchIntervalMs: env.CLICKS_BATCH_INTERVAL_MS,
+    stream: `${env.REDIS_KEY_PREFIX}${env.CLICKS_STREAM}`,
+    streamMaxLen: env.CLICKS_STREAM_MAXLEN,
+    deadLetterStream: `${env.REDIS_KEY_PREFIX}${env.CLICKS_DEAD_LETTER_STREAM}`,
+    consumerGroup: env.CLICKS_CONSUMER_GROUP,
+    consumerName: env.CLICKS_CONSUMER_NAME ?? `${hostname()}-${process.pid}`,
+    claimIdleMs: env.CLICKS_CLAIM_IDLE_MS,
+    maxDeliveries: env.CLICKS_MAX_DELIVERIES,
+    queue: env.CLICKS_QUEUE,
+    deadLetterQueue: env.CLICKS_DEAD_LETTER_QUEUE,
+    queueType: env.CLICKS_RMQ_QUEUE_TYPE,
+    prefetch: env.CLICKS_RMQ_PREFETCH,
+    ipMode: env.CLICKS_IP_MODE,
+    ipHashKey: env.CLICKS_IP_HASH_KEY,
+    ipv4Prefix: env.CLICKS_IPV4_PREFIX,
+    ipv6Prefix: env.CLICKS_IPV6_PREFIX,
+    partitionsAheadDays: env.CLICKS_PARTITIONS_AHEAD_DAYS,
+    logsPort: env.LOGS_PORT,
+  });
   const cache: CacheConfig = Object.assign(new CacheConfig(), {
     l1MaxEntries: env.CACHE_L1_MAX_ENTRIES,
     l1TtlMs: env.CACHE_L1_TTL_MS,
@@ -204,7 +266,7 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     redirectPerMinute: env.REDIRECT_RATE_LIMIT_PER_MIN,
     trustedProxies: env.TRUSTED_PROXIES,
   });
-  return { app, links, database, redis, cache, auth, throttle };
+  return { app, links, database, redis, clicks, cache, auth, throttle };
 }
 
 /**

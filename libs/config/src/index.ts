@@ -1,5 +1,6 @@
 export {
   AppConfig,
+  ClicksConfig,
   AuthConfig,
   CacheConfig,
   ConfigError,
