@@ -13,7 +13,8 @@ const swc = [
 ];
 
 const moduleNameMapper = {
-  '^@app/(config|database|links|observability|redis|caching|throttling)$': '<rootDir>/libs/$1/src',
+  '^@app/(analytics|caching|clicks|config|database|links|observability|redis|throttling)$':
+    '<rootDir>/libs/$1/src',
 };
 // NestJS 12 and a few of its dependencies ship ES modules only: let @swc/jest turn them into
 // CommonJS too, since Jest on Node 20 cannot require() an ES module itself.

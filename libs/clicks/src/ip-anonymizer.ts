@@ -1,0 +1,103 @@
+import { createHmac } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+
+export type IpMode = 'truncate' | 'hash' | 'drop' | 'raw';
+
+export interface IpAnonymizerOptions {
+  readonly mode: IpMode;
+  /** Bits of an IPv4 address kept in `truncate` mode (24 keeps a.b.c.0). */
+  readonly ipv4Prefix: number;
+  /** Bits of an IPv6 address kept in `truncate` mode (48 keeps the site prefix). */
+  readonly ipv6Prefix: number;
+  /** HMAC key of `hash` mode. */
+  readonly hashKey?: string;
+}
+
+/**
+ * Turns a client address into what snip may keep: by default the network only (IPv4 /24, IPv6
+ * /48), enough for a country, not for a person. `hash` keeps a keyed HMAC (counts distinct
+ * clients, reveals nothing without the key, and gives no country); `drop` keeps nothing.
+ */
+export class IpAnonymizer {
+  constructor(private readonly options: IpAnonymizerOptions) {
+    if (options.mode === 'hash' && !options.hashKey) {
+      throw new Error('IpAnonymizer: hash mode needs a key');
+    }
+  }
+
+  anonymize(ip: string | undefined | null): string | null {
+    if (!ip) return null;
+    switch (this.options.mode) {
+      case 'drop':
+        return null;
+      case 'raw':
+        return ip;
+      case 'hash':
+        return `h:${createHmac('sha256', this.options.hashKey ?? '')
+          .update(ip)
+          .digest('base64url')
+          .slice(0, 22)}`;
+      case 'truncate':
+        return truncateIp(ip, this.options.ipv4Prefix, this.options.ipv6Prefix);
+    }
+  }
+}
+
+/** The network part of `ip`, host bits zeroed; null for anything that is not an address. */
+export function truncateIp(ip: string, ipv4Prefix: number, ipv6Prefix: number): string | null {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped?.[1]) return truncateIp(mapped[1], ipv4Prefix, ipv6Prefix);
+  if (isIPv4(ip)) {
+    const value = ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+    const mask = ipv4Prefix === 0 ? 0 : (0xffffffff << (32 - ipv4Prefix)) >>> 0;
+    const masked = (value & mask) >>> 0;
+    return [24, 16, 8, 0].map((shift) => (masked >>> shift) & 0xff).join('.');
+  }
+  const zone = ip.indexOf('%');
+  const address = zone < 0 ? ip : ip.slice(0, zone);
+  if (!isIPv6(address)) return null;
+  const groups = parseIpv6(address);
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, ipv6Prefix - i * 16));
+    groups[i] = groups[i]! & (keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff);
+  }
+  return formatIpv6(groups);
+}
+
+function parseIpv6(address: string): number[] {
+  let text = address.toLowerCase();
+  // An embedded IPv4 tail (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) becomes two groups.
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string): number[] =>
+    part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/** RFC 5952 text: lower case, no leading zeros, the longest run of two or more zero groups as ::. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength && j - i >= 2) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
