@@ -1,0 +1,116 @@
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ClicksConfig } from '@app/config';
+import { clickMetrics, validateClickEvent, type ClickEvent } from '@app/clicks';
+import { ROOT_LOGGER, type Logger } from '@app/observability';
+import { Batcher } from './batcher';
+import { ClicksRepository } from './clicks.repository';
+import { ClickEnricher, loadCountryLookup } from './enrichment';
+
+export type IngestOutcome =
+  { readonly status: 'stored' } | { readonly status: 'invalid'; readonly reason: string };
+
+const DAY_MS = 86_400_000;
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * The click pipeline after the transport: validate, buffer (N events or T ms), enrich, then store
+ * clicks and rollups in one statement. `accept` resolves only once the event is committed (or
+ * refused), which is when the transport may acknowledge it. A failing store is retried with backoff
+ * for as long as the process runs, so a database outage delays acknowledgements, never loses them.
+ */
+@Injectable()
+export class ClickIngestService implements BeforeApplicationShutdown {
+  private readonly batcher: Batcher<ClickEvent>;
+  private enricher: Promise<ClickEnricher> | undefined;
+  private partitionsAheadUntil = 0;
+  private shuttingDown = false;
+  private lastFailureLog = 0;
+  private readonly metrics = {
+    inserted: clickMetrics.inserted(),
+    duplicates: clickMetrics.duplicates(),
+    batchSize: clickMetrics.batchSize(),
+    insertSeconds: clickMetrics.insertSeconds(),
+    storeFailures: clickMetrics.storeFailures(),
+  };
+
+  constructor(
+    private readonly repository: ClicksRepository,
+    private readonly config: ClicksConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    this.batcher = new Batcher(
+      { size: config.batchSize, intervalMs: config.batchIntervalMs },
+      (events) => this.store(events),
+    );
+  }
+
+  /** Validates a decoded event and resolves once it is stored, or says why it was refused. */
+  async accept(value: unknown): Promise<IngestOutcome> {
+    const validation = validateClickEvent(value);
+    if (!validation.ok) return { status: 'invalid', reason: validation.reason };
+    await this.batcher.add(validation.event);
+    return { status: 'stored' };
+  }
+
+  /** Loads the enrichment data now rather than on the first batch. */
+  async warmUp(): Promise<void> {
+    await this.getEnricher();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await this.batcher.drain();
+  }
+
+  private getEnricher(): Promise<ClickEnricher> {
+    this.enricher ??= loadCountryLookup().then((lookup) => new ClickEnricher(lookup));
+    return this.enricher;
+  }
+
+  private async store(events: ClickEvent[]): Promise<void> {
+    const enricher = await this.getEnricher();
+    const seen = new Set<string>();
+    const rows = [];
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      rows.push(enricher.enrich(event));
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.keepPartitionsAhead();
+        const started = process.hrtime.bigint();
+        const inserted = await this.repository.insertClicksIgnoringDuplicates(rows);
+        this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.metrics.batchSize.observe(rows.length);
+        this.metrics.inserted.inc(inserted);
+        this.metrics.duplicates.inc(events.length - inserted);
+        return;
+      } catch (error) {
+        this.metrics.storeFailures.inc();
+        if (this.shuttingDown && attempt >= 3) throw error;
+        const backoff = Math.min(100 * 2 ** attempt, 5000);
+        if (Date.now() - this.lastFailureLog > 5000) {
+          this.lastFailureLog = Date.now();
+          this.logger.warn(
+            { err: error, events: rows.length, attempt, retryInMs: backoff },
+            'storing clicks failed; retrying (nothing is acknowledged meanwhile)',
+          );
+        }
+        await sleep(backoff);
+      }
+    }
+  }
+
+  /** Creates the partitions of the coming days, once a day per process. */
+  private async keepPartitionsAhead(): Promise<void> {
+    const now = Date.now();
+    if (now < this.partitionsAheadUntil) return;
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    const days = Array.from({ length: this.config.partitionsAheadDays + 1 }, (_, i) =>
+      new Date(today + i * DAY_MS).toISOString().slice(0, 10),
+    );
+    await this.repository.ensurePartitions(days);
+    this.partitionsAheadUntil = today + DAY_MS;
+  }
+}
