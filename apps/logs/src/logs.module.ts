@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { AnalyticsModule } from '@app/analytics';
+import { ConfigModule, type SnipConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { ObservabilityModule, type Logger } from '@app/observability';
+import { ClicksController } from './clicks.controller';
+import { HealthController } from './health.controller';
+
+@Module({})
+export class LogsModule {
+  static forRoot(config: SnipConfig, logger: Logger): DynamicModule {
+    return {
+      module: LogsModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot({ logger }),
+        DatabaseModule.forRoot(),
+        TerminusModule.forRoot({ logger: false }),
+        AnalyticsModule,
+      ],
+      controllers: [ClicksController, HealthController],
+    };
+  }
+}

@@ -1,0 +1,85 @@
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import * as amqp from 'amqplib';
+import type { SnipConfig } from '@app/config';
+import {
+  ClickServerRMQ,
+  clickQueueArguments,
+  declareClickQueues,
+  RedisStreamsServer,
+  type ClickQueueOptions,
+} from '@app/clicks';
+import type { Logger } from '@app/observability';
+import { createRedis } from '@app/redis';
+
+/** How long one XREADGROUP waits for entries; short enough for a prompt shutdown. */
+const READ_BLOCK_MS = 1000;
+
+export function clickQueueOptions(config: SnipConfig): ClickQueueOptions {
+  return {
+    queue: config.clicks.queue,
+    deadLetterQueue: config.clicks.deadLetterQueue,
+    queueType: config.clicks.queueType,
+    maxDeliveries: config.clicks.maxDeliveries,
+  };
+}
+
+/** Declares the click queues before Nest's server asserts its own (the dead-letter one first). */
+export async function prepareRabbitMq(config: SnipConfig): Promise<void> {
+  const url = config.clicks.rabbitmqUrl;
+  if (!url) throw new Error('CLICKS_TRANSPORT=rmq needs RABBITMQ_URL');
+  const connection = await amqp.connect(url, { timeout: 5000 });
+  try {
+    const channel = await connection.createChannel();
+    await declareClickQueues(channel, clickQueueOptions(config));
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The consumer side of the configured click transport, as a Nest microservice. */
+export function clickMicroservice(config: SnipConfig, logger: Logger): MicroserviceOptions {
+  const { clicks } = config;
+  switch (clicks.transport) {
+    case 'redis-streams':
+      return {
+        strategy: new RedisStreamsServer({
+          connect: (purpose) =>
+            createRedis(
+              config.redis,
+              purpose === 'reader'
+                ? { commandTimeout: READ_BLOCK_MS + 5000, maxRetriesPerRequest: 1 }
+                : { maxRetriesPerRequest: 1 },
+            ),
+          stream: clicks.stream,
+          group: clicks.consumerGroup,
+          consumer: clicks.consumerName,
+          batchSize: clicks.batchSize,
+          blockMs: READ_BLOCK_MS,
+          claimIdleMs: clicks.claimIdleMs,
+          maxDeliveries: clicks.maxDeliveries,
+          deadLetterStream: clicks.deadLetterStream,
+          deadLetterMaxLen: clicks.streamMaxLen,
+          logger,
+        }),
+      };
+    case 'rmq':
+      return {
+        strategy: new ClickServerRMQ({
+          urls: [clicks.rabbitmqUrl ?? ''],
+          queue: clicks.queue,
+          queueOptions: {
+            durable: true,
+            arguments: clickQueueArguments(clickQueueOptions(config)),
+          },
+          noAck: false,
+          prefetchCount: clicks.prefetch,
+          isGlobalPrefetchCount: false,
+        }),
+      };
+    case 'inline':
+      throw new Error(
+        'CLICKS_TRANSPORT=inline: the api stores clicks itself; the logs worker needs redis-streams or rmq',
+      );
+  }
+}
