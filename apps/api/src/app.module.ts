@@ -6,6 +6,7 @@ import { RedisModule } from '@app/redis';
 import { HealthModule } from './health/health.module';
 import { LinksApiModule } from './links/links.module';
 import { RedirectModule } from './redirect/redirect.module';
+import { StatsModule } from './stats/stats.module';
 
 @Module({})
 export class AppModule {
@@ -19,6 +20,7 @@ export class AppModule {
         RedisModule.forRoot(),
         HealthModule,
         LinksApiModule,
+        StatsModule,
         // Last, so that its catch-all `/:code` is declared after every fixed route.
         RedirectModule,
       ],

@@ -26,7 +26,14 @@ export class RedirectController {
     // Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain.
     const queryAt = request.url.indexOf('?');
     const rawQuery = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
-    const outcome = await this.redirects.handle(code, rawQuery);
+    const { headers } = request;
+    const outcome = await this.redirects.handle(code, rawQuery, new Date(), {
+      method: request.method,
+      ip: request.ip,
+      userAgent: headers['user-agent'],
+      referrer: headers.referer,
+      acceptLanguage: headers['accept-language'],
+    });
     if (outcome.kind === 'redirect') {
       void reply
         .code(outcome.status)

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { ClickVisitor } from '@app/clicks';
 import { LinksConfig } from '@app/config';
 import { LinkErrors, LinksService } from '@app/links';
 import { counter, type DomainError } from '@app/observability';
+import { ClickRecorder } from '../clicks/click-recorder';
 
 export type RedirectOutcome =
   | {
@@ -30,9 +32,16 @@ export class RedirectService {
   constructor(
     private readonly links: LinksService,
     private readonly config: LinksConfig,
+    private readonly clicks: ClickRecorder,
   ) {}
 
-  async handle(code: string, rawQuery: string, now = new Date()): Promise<RedirectOutcome> {
+  /** `visitor` describes the request, for its click event; without one no click is recorded. */
+  async handle(
+    code: string,
+    rawQuery: string,
+    now = new Date(),
+    visitor?: ClickVisitor,
+  ): Promise<RedirectOutcome> {
     const resolution = await this.links.resolve(code, now);
     switch (resolution.state) {
       case 'missing':
@@ -45,6 +54,8 @@ export class RedirectService {
       case 'active': {
         this.outcomes.inc({ outcome: 'redirected' });
         const { link } = resolution;
+        // Queued, never awaited: the redirect answers whatever the click transport is doing.
+        if (visitor) this.clicks.record(link, visitor, now);
         const permanent = link.redirectType === 301 || link.redirectType === 308;
         const maxAge = permanent ? this.config.permanentRedirectMaxAge : 0;
         return {
