@@ -46,7 +46,7 @@ export function clickMicroservice(config: SnipConfig, logger: Logger): Microserv
         strategy: new RedisStreamsServer({
           connect: (purpose) =>
             createRedis(
-              config.redis,
+              { ...config.redis, url: clicks.redisUrl },
               purpose === 'reader'
                 ? { commandTimeout: READ_BLOCK_MS + 5000, maxRetriesPerRequest: 1 }
                 : { maxRetriesPerRequest: 1 },

@@ -99,6 +99,9 @@ export const envSchema = z
     REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
 
     CLICKS_TRANSPORT: z.enum(['inline', 'redis-streams', 'rmq']).default('inline'),
+    CLICKS_REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+      .optional(),
     RABBITMQ_URL: z
       .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
       .optional(),
@@ -169,11 +172,11 @@ export const envSchema = z
         });
       }
     }
-    if (env.CLICKS_TRANSPORT === 'redis-streams' && !env.REDIS_URL) {
+    if (env.CLICKS_TRANSPORT === 'redis-streams' && !env.REDIS_URL && !env.CLICKS_REDIS_URL) {
       ctx.addIssue({
         code: 'custom',
         path: ['CLICKS_TRANSPORT'],
-        message: 'redis-streams needs REDIS_URL as well',
+        message: 'redis-streams needs REDIS_URL (or CLICKS_REDIS_URL) as well',
       });
     }
     if (env.CLICKS_TRANSPORT === 'rmq' && !env.RABBITMQ_URL) {

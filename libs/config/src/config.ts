@@ -90,6 +90,8 @@ export class ThrottleConfig {
 export class ClicksConfig {
   /** `inline` ingests in the api process (the embedded default); otherwise a broker carries them. */
   readonly transport!: 'inline' | 'redis-streams' | 'rmq';
+  /** Redis holding the click stream: CLICKS_REDIS_URL, else REDIS_URL (the cache's). */
+  readonly redisUrl?: string;
   readonly rabbitmqUrl?: string;
   /** Events the publisher holds while the broker is slow or down; beyond it they are dropped. */
   readonly bufferMax!: number;
@@ -229,6 +231,7 @@ function toConfig(env: Env, cwd: string): SnipConfig {
   });
   const clicks: ClicksConfig = Object.assign(new ClicksConfig(), {
     transport: env.CLICKS_TRANSPORT,
+    redisUrl: env.CLICKS_REDIS_URL ?? env.REDIS_URL,
     rabbitmqUrl: env.RABBITMQ_URL,
     bufferMax: env.CLICKS_BUFFER_MAX,
     publishBatchSize: env.CLICKS_PUBLISH_BATCH_SIZE,

@@ -76,7 +76,7 @@ function transportFor(
       return new InlineClickTransport(ingest, logger);
     case 'redis-streams':
       return new RedisStreamsClient({
-        connect: () => createRedis(redis, { maxRetriesPerRequest: 1 }),
+        connect: () => createRedis({ ...redis, url: config.redisUrl }, { maxRetriesPerRequest: 1 }),
         stream: config.stream,
         maxLen: config.streamMaxLen,
       });
