@@ -25,6 +25,7 @@ function setupSwagger(app: NestFastifyApplication, config: SnipConfig): void {
       )
       .setVersion('1')
       .addServer(config.app.publicBaseUrl)
+      .addApiKey({ type: 'apiKey', name: 'X-Api-Key', in: 'header' }, 'api-key')
       .build(),
   );
   // Operational endpoints are for Prometheus and load balancers, not API clients.

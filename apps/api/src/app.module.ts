@@ -3,6 +3,7 @@ import { ConfigModule, type SnipConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
 import { RedisModule } from '@app/redis';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { HealthModule } from './health/health.module';
 import { LinksApiModule } from './links/links.module';
 import { RedirectModule } from './redirect/redirect.module';
@@ -19,6 +20,7 @@ export class AppModule {
         DatabaseModule.forRoot(),
         RedisModule.forRoot(),
         HealthModule,
+        ApiKeysModule,
         LinksApiModule,
         StatsModule,
         // Last, so that its catch-all `/:code` is declared after every fixed route.

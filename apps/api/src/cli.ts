@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@app/config';
 import {
   buildDataSourceOptions,
@@ -12,6 +13,10 @@ import {
 import { Link } from '@app/links';
 import { createLogger } from '@app/observability';
 import { DataSource } from 'typeorm';
+import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from './api-keys/api-key.entity';
+import { toApiKeyResponse } from './api-keys/api-keys.dto';
+import { ApiKeysRepository } from './api-keys/api-keys.repository';
+import { ApiKeysService } from './api-keys/api-keys.service';
 
 const USAGE = `snip command line
 
@@ -19,12 +24,16 @@ const USAGE = `snip command line
   npm run migration:revert              revert the most recent migration
   npm run migration:show                list pending migrations; exit 3 if any
   npm run migration:generate -- Name    write a migration for entity changes to libs/database/src/migrations
+  npm run cli -- api-key:create --name ci --role user [--expires-at 2030-01-31T00:00:00Z]
+                                        create an API key; prints it (once) as JSON on stdout
+  npm run cli -- api-key:list           list API keys (never the keys themselves), one JSON per line
+  npm run cli -- api-key:revoke <id>    revoke an API key at once
 
 Connects to DATABASE_URL (or the embedded database of the local profile; stop the api first).
 `;
 
 /** Entities of the whole schema, for migration:generate. */
-const ENTITIES = [Link];
+const ENTITIES = [ApiKey, Link];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -55,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'migration:generate':
         return await generate(dataSource, args[0], logger.info.bind(logger));
+      case 'api-key:create':
+      case 'api-key:list':
+      case 'api-key:revoke':
+        return await apiKeys(command, args, new ApiKeysService(new ApiKeysRepository(dataSource)));
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -107,6 +120,59 @@ ${down}
   );
   log(`wrote ${file}; review it and add ${className} to libs/database/src/migrations.ts`);
   return 0;
+}
+
+async function apiKeys(command: string, args: string[], keys: ApiKeysService): Promise<number> {
+  const print = (value: unknown): boolean => process.stdout.write(`${JSON.stringify(value)}\n`);
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      'expires-at': { type: 'string' },
+    },
+  });
+  switch (command) {
+    case 'api-key:create': {
+      const { name, role } = values;
+      const expiresAt = values['expires-at'];
+      if (
+        !name ||
+        name.length > 100 ||
+        !(API_KEY_ROLES as readonly string[]).includes(role ?? '')
+      ) {
+        process.stderr.write(
+          'api-key:create needs --name (1 to 100 characters) and --role admin|user\n',
+        );
+        return 2;
+      }
+      if (expiresAt !== undefined && Number.isNaN(Date.parse(expiresAt))) {
+        process.stderr.write('--expires-at must be an ISO 8601 date-time\n');
+        return 2;
+      }
+      const created = await keys.create({
+        name,
+        role: role as ApiKeyRole,
+        expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt),
+      });
+      print({ ...toApiKeyResponse(created.apiKey), key: created.key });
+      return 0;
+    }
+    case 'api-key:list':
+      for (const apiKey of await keys.list()) print(toApiKeyResponse(apiKey));
+      return 0;
+    default: {
+      const id = positionals[0];
+      if (!id) {
+        process.stderr.write('api-key:revoke needs the key id\n');
+        return 2;
+      }
+      await keys.revoke(id);
+      print({ id, revoked: true });
+      return 0;
+    }
+  }
 }
 
 main(process.argv.slice(2)).then(

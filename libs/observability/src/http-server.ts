@@ -18,6 +18,11 @@ export interface HttpAppOptions {
   readonly quietRoutes?: readonly string[];
   /** Per route template, the share of requests (0..1) that get an access log line. Default 1. */
   readonly accessLogSampleRates?: Readonly<Record<string, number>>;
+  /**
+   * Addresses or CIDR blocks of reverse proxies. `request.ip` is taken from X-Forwarded-For only
+   * through these peers; from anyone else it is the socket address. Default: none.
+   */
+  readonly trustedProxies?: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,6 +40,7 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({
     logger: false,
     bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => {
       const header = req.headers['x-request-id'];

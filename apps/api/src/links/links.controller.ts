@@ -6,11 +6,15 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiSecurity,
   ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
-import { LinksService } from '@app/links';
+import { LinksService, type LinkScope } from '@app/links';
 import { ValidationFailedError } from '@app/observability';
+import type { Principal } from '../api-keys/api-key';
+import { CurrentPrincipal } from '../api-keys/api-access';
 import {
   CreateLinkDto,
   LinkPageResponse,
@@ -22,7 +26,13 @@ import {
 
 const DEFAULT_PAGE_SIZE = 20;
 
+/** A user key sees and changes only the links it created; admin keys see them all. */
+const scopeOf = (principal: Principal): LinkScope =>
+  principal.role === 'user' && principal.keyId !== null ? { ownerKeyId: principal.keyId } : {};
+
 @ApiTags('links')
+@ApiSecurity('api-key')
+@ApiUnauthorizedResponse({ description: 'API_KEY_MISSING, API_KEY_INVALID' })
 @Controller('api/v1/links')
 export class LinksController {
   constructor(
@@ -34,20 +44,31 @@ export class LinksController {
   @ApiCreatedResponse({ type: LinkResponse })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, URL_NOT_ALLOWED, ALIAS_RESERVED' })
   @ApiConflictResponse({ description: 'ALIAS_TAKEN' })
-  async create(@Body() body: CreateLinkDto): Promise<LinkResponse> {
+  async create(
+    @Body() body: CreateLinkDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LinkResponse> {
     const link = await this.links.create({
       url: body.url,
       alias: body.alias,
       expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
       redirectType: body.redirectType,
+      ownerKeyId: principal.keyId,
     });
     return toLinkResponse(link, this.app.publicBaseUrl);
   }
 
   @Get()
   @ApiOkResponse({ type: LinkPageResponse, description: 'Newest first' })
-  async list(@Query() query: ListLinksQuery): Promise<LinkPageResponse> {
-    const page = await this.links.list(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+  async list(
+    @Query() query: ListLinksQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LinkPageResponse> {
+    const page = await this.links.list(
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+      scopeOf(principal),
+    );
     return {
       items: page.items.map((link) => toLinkResponse(link, this.app.publicBaseUrl)),
       nextCursor: page.nextCursor,
@@ -57,28 +78,39 @@ export class LinksController {
   @Get(':code')
   @ApiOkResponse({ type: LinkResponse })
   @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
-  async get(@Param('code') code: string): Promise<LinkResponse> {
-    return toLinkResponse(await this.links.get(code), this.app.publicBaseUrl);
+  async get(
+    @Param('code') code: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LinkResponse> {
+    return toLinkResponse(await this.links.get(code, scopeOf(principal)), this.app.publicBaseUrl);
   }
 
   @Patch(':code')
   @ApiOkResponse({ type: LinkResponse })
   @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
-  async update(@Param('code') code: string, @Body() body: UpdateLinkDto): Promise<LinkResponse> {
+  async update(
+    @Param('code') code: string,
+    @Body() body: UpdateLinkDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LinkResponse> {
     if (Object.keys(body).length === 0) {
       throw new ValidationFailedError([
         { field: 'body', message: 'set at least one of url, expiresAt, redirectType, disabled' },
       ]);
     }
-    const link = await this.links.update(code, {
-      url: body.url,
-      expiresAt:
-        body.expiresAt === undefined || body.expiresAt === null
-          ? body.expiresAt
-          : new Date(body.expiresAt),
-      redirectType: body.redirectType,
-      disabled: body.disabled,
-    });
+    const link = await this.links.update(
+      code,
+      {
+        url: body.url,
+        expiresAt:
+          body.expiresAt === undefined || body.expiresAt === null
+            ? body.expiresAt
+            : new Date(body.expiresAt),
+        redirectType: body.redirectType,
+        disabled: body.disabled,
+      },
+      scopeOf(principal),
+    );
     return toLinkResponse(link, this.app.publicBaseUrl);
   }
 
@@ -86,7 +118,10 @@ export class LinksController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted; the code answers 404 from now on' })
   @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
-  async remove(@Param('code') code: string): Promise<void> {
-    await this.links.delete(code);
+  async remove(
+    @Param('code') code: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
+    await this.links.delete(code, scopeOf(principal));
   }
 }

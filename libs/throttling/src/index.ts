@@ -1,0 +1,3 @@
+export { applyRateLimit, hit, RateLimitGuard, rateLimited, trackerKey } from './rate-limit';
+export { RedisThrottlerStorage } from './redis-throttler.storage';
+export type { RateLimitRecord } from './redis-throttler.storage';

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ThrottlerGuard,
+  type ThrottlerGenerateKeyFunction,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '@app/observability';
+import type { RateLimitRecord } from './redis-throttler.storage';
+
+export const rateLimited = (retryAfterSeconds: number): DomainError =>
+  new DomainError(
+    429,
+    'RATE_LIMITED',
+    'Too many requests',
+    `Rate limit reached; retry in ${retryAfterSeconds} s.`,
+    { retryAfter: retryAfterSeconds },
+  );
+
+/**
+ * Writes the IETF RateLimit headers (and Retry-After when blocked) for one hit; returns the
+ * RATE_LIMITED error to throw when the hit is over the limit.
+ */
+export function applyRateLimit(
+  reply: FastifyReply,
+  limit: number,
+  record: RateLimitRecord,
+): DomainError | undefined {
+  const reset = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
+  void reply
+    .header('ratelimit-limit', limit)
+    .header('ratelimit-remaining', Math.max(0, limit - record.totalHits))
+    .header('ratelimit-reset', reset);
+  if (!record.isBlocked) return undefined;
+  void reply.header('retry-after', reset);
+  return rateLimited(reset);
+}
+
+/** One counter per tracker and throttler, whatever the route: one budget across the API. */
+export const trackerKey: ThrottlerGenerateKeyFunction = (_context, tracker) => tracker;
+
+/** Counts hits one at a time against `limit` per `ttlMs`, in the given storage. */
+export async function hit(
+  storage: ThrottlerStorage,
+  name: string,
+  tracker: string,
+  limit: number,
+  ttlMs: number,
+): Promise<RateLimitRecord> {
+  return storage.increment(tracker, ttlMs, limit, ttlMs, name);
+}
+
+/**
+ * @nestjs/throttler's guard with snip's answers: RateLimit-* headers, 429 as problem+json with
+ * Retry-After, and a limit of 0 meaning "no limit".
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = request;
+    if (limit <= 0) return true;
+    const { req, res } = this.getRequestResponse(context) as {
+      req: Record<string, unknown>;
+      res: FastifyReply;
+    };
+    const tracker = await getTracker(req, context);
+    const key = generateKey(context, tracker, throttler.name ?? 'default');
+    const record = await this.storageService.increment(
+      key,
+      ttl,
+      limit,
+      blockDuration,
+      throttler.name ?? 'default',
+    );
+    const error = applyRateLimit(res, limit, record);
+    if (error) throw error;
+    return true;
+  }
+}
