@@ -48,6 +48,7 @@ export async function startApi(
       logger,
       bodyLimitBytes: config.app.bodyLimitBytes,
       maxUrlLength: config.app.maxUrlLength,
+      trustedProxies: config.throttle.trustedProxies,
       quietRoutes: ['/health/live', '/health/ready', '/metrics'],
       accessLogSampleRates: { '/:code': config.app.redirectAccessLogSampleRate },
     });
