@@ -1,0 +1,418 @@
+import * as amqp from 'amqplib';
+import { Redis } from 'ioredis';
+import {
+  ClickTcpProxy,
+  createLink,
+  eventually,
+  exactlyOnce,
+  fireRedirects,
+  metric,
+  OwnRedis,
+  RABBITMQ_URL,
+  REDIS_URL,
+  spawnLogs,
+  storedClicks,
+  storedIndexes,
+  uniqueName,
+  type SpawnedLogs,
+} from '../support/clicks';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { spawnApi, type SpawnedApi } from '../support/process';
+
+/**
+ * The delivery guarantee of the click pipeline, on real PostgreSQL, Redis and RabbitMQ: every
+ * redirect's event is stored exactly once, through worker crashes, a database outage, a broker
+ * restart and poison messages. Runs the built apps (`npm run build` first) as processes.
+ */
+const N = 5000;
+const LAND_MS = 90_000;
+jest.setTimeout(180_000);
+
+type Transport = 'redis-streams' | 'rmq';
+
+interface Names {
+  readonly stream: string;
+  readonly queue: string;
+}
+
+function transportEnv(
+  transport: Transport,
+  names: Names,
+  urls: { redis?: string; rabbitmq?: string } = {},
+): Record<string, string> {
+  const common = {
+    CLICKS_TRANSPORT: transport,
+    CLICKS_BATCH_INTERVAL_MS: '100',
+    CLICKS_PUBLISH_INTERVAL_MS: '20',
+    CLICKS_CLAIM_IDLE_MS: '1500',
+    CLICKS_MAX_DELIVERIES: '10',
+    SHUTDOWN_GRACE_MS: '15000',
+    LOG_LEVEL: 'info',
+  };
+  return transport === 'redis-streams'
+    ? {
+        ...common,
+        CLICKS_REDIS_URL: urls.redis ?? REDIS_URL,
+        REDIS_KEY_PREFIX: 'snip-test:',
+        CLICKS_STREAM: names.stream,
+        CLICKS_DEAD_LETTER_STREAM: `${names.stream}:dead`,
+      }
+    : {
+        ...common,
+        RABBITMQ_URL: urls.rabbitmq ?? RABBITMQ_URL,
+        CLICKS_QUEUE: names.queue,
+        CLICKS_DEAD_LETTER_QUEUE: `${names.queue}.dead`,
+      };
+}
+
+async function removeBrokerState(transport: Transport, names: Names): Promise<void> {
+  if (transport === 'redis-streams') {
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    await redis.del(`snip-test:${names.stream}`, `snip-test:${names.stream}:dead`);
+    await redis.quit();
+    return;
+  }
+  const connection = await amqp.connect(RABBITMQ_URL);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(names.queue).catch(() => undefined);
+  await connection.close().catch(() => undefined);
+  const again = await amqp.connect(RABBITMQ_URL);
+  const channel2 = await again.createChannel();
+  await channel2.deleteQueue(`${names.queue}.dead`).catch(() => undefined);
+  await again.close().catch(() => undefined);
+}
+
+/** Stored rows for `code` once they reach `n` (and no more come for a moment). */
+async function landed(db: TestDatabase, code: string, n: number) {
+  await eventually(
+    () => storedClicks(db.url, code),
+    (s) => s.rows >= n,
+    LAND_MS,
+    250,
+  );
+  // Give a straggling duplicate a chance to show up before the exact assertions.
+  await new Promise((done) => setTimeout(done, 500));
+  return storedClicks(db.url, code);
+}
+
+async function expectExactlyN(
+  db: TestDatabase,
+  code: string,
+  tag: string,
+  n: number,
+): Promise<void> {
+  const stored = await landed(db, code, n);
+  expect(stored).toEqual({ rows: n, distinctIds: n, distinctReferrers: n, rollupTotal: n });
+  expect(exactlyOnce(await storedIndexes(db.url, code, tag), n)).toBeNull();
+}
+
+describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (transport) => {
+  const names: Names = { stream: uniqueName('clicks'), queue: uniqueName('snip-clicks') };
+  const env = transportEnv(transport, names);
+  let db: TestDatabase;
+  let api: SpawnedApi;
+  const workers: SpawnedLogs[] = [];
+  const worker = async (extra: Record<string, string> = {}): Promise<SpawnedLogs> => {
+    const spawned = await spawnLogs({ ...env, DATABASE_URL: db.url, ...extra });
+    workers.push(spawned);
+    return spawned;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('snip_clicks');
+    api = await spawnApi({ env: { ...env, DATABASE_URL: db.url } });
+  }, 90_000);
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await removeBrokerState(transport, names).catch(() => undefined);
+    await db?.drop();
+  });
+
+  it(`1. stores the events of ${N} redirects exactly once`, async () => {
+    await worker();
+    const { code } = await createLink(api.url);
+    const statuses = await fireRedirects(api.url, code, N, { tag: 'p1' });
+    expect(statuses).toEqual(new Map([[302, N]]));
+    await expectExactlyN(db, code, 'p1', N);
+    expect(await metric(api.url, 'snip_clicks_dropped_total')).toBe(0);
+  });
+
+  it('2a. still exactly N when the worker is SIGKILLed mid-stream and restarted', async () => {
+    const first = await worker();
+    const { code } = await createLink(api.url);
+    const firing = fireRedirects(api.url, code, N, { tag: 'p2a', concurrency: 16 });
+    await eventually(
+      () => storedClicks(db.url, code),
+      (s) => s.rows >= 500,
+      LAND_MS,
+      50,
+    );
+    await first.stop('SIGKILL');
+    const before = (await storedClicks(db.url, code)).rows;
+    expect(before).toBeLessThan(N);
+    await worker();
+    expect(await firing).toEqual(new Map([[302, N]]));
+    await expectExactlyN(db, code, 'p2a', N);
+  });
+
+  it('2b. still exactly N with two workers of which one is SIGKILLed', async () => {
+    const doomed = await worker();
+    await worker();
+    const { code } = await createLink(api.url);
+    const firing = fireRedirects(api.url, code, N, { tag: 'p2b', concurrency: 16 });
+    await eventually(
+      () => storedClicks(db.url, code),
+      (s) => s.rows >= 500,
+      LAND_MS,
+      50,
+    );
+    await doomed.stop('SIGKILL');
+    expect(await firing).toEqual(new Map([[302, N]]));
+    await expectExactlyN(db, code, 'p2b', N);
+  });
+
+  it('3. still exactly N when PostgreSQL goes away for some seconds while events flow', async () => {
+    const proxy = new ClickTcpProxy('127.0.0.1', Number(new URL(db.url).port || 5432));
+    await proxy.open();
+    try {
+      const logs = await worker({ DATABASE_URL: proxy.rewrite(db.url) });
+      const { code } = await createLink(api.url);
+      const firing = fireRedirects(api.url, code, N, { tag: 'p3', concurrency: 16 });
+      await eventually(
+        () => storedClicks(db.url, code),
+        (s) => s.rows >= 500,
+        LAND_MS,
+        50,
+      );
+      await proxy.cut();
+      const failuresBefore = await metric(logs.url, 'snip_clicks_store_failures_total');
+      await eventually(
+        () => metric(logs.url, 'snip_clicks_store_failures_total'),
+        (failures) => failures > failuresBefore,
+        30_000,
+      );
+      await new Promise((done) => setTimeout(done, 3000));
+      expect((await storedClicks(db.url, code)).rows).toBeLessThan(N);
+      await proxy.open();
+      expect(await firing).toEqual(new Map([[302, N]]));
+      await expectExactlyN(db, code, 'p3', N);
+    } finally {
+      await proxy.cut();
+    }
+  });
+});
+
+describe('broker restarted during redirects', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('snip_clicks_broker');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('4. redis-streams (SIGKILL and restart): every redirect answers and every event lands', async () => {
+    const redis = new OwnRedis(20000 + Math.floor(Math.random() * 10000));
+    const names: Names = { stream: uniqueName('clicks'), queue: '' };
+    let api: SpawnedApi | undefined;
+    let logs: SpawnedLogs | undefined;
+    try {
+      await redis.start();
+      const env = {
+        ...transportEnv('redis-streams', names, { redis: redis.url }),
+        DATABASE_URL: db.url,
+      };
+      api = await spawnApi({ env });
+      logs = await spawnLogs(env);
+      const { code } = await createLink(api.url);
+      let restarted: Promise<void> | undefined;
+      const statuses = await fireRedirects(api.url, code, N, {
+        tag: 'p4r',
+        concurrency: 8,
+        onProgress: (sent) => {
+          if (sent === 1500) {
+            restarted = (async () => {
+              await redis.kill();
+              await new Promise((done) => setTimeout(done, 2000));
+              await redis.start();
+            })();
+          }
+        },
+      });
+      await restarted;
+      expect(statuses).toEqual(new Map([[302, N]]));
+      const apiUrl = api.url;
+      const dropped = await metric(apiUrl, 'snip_clicks_dropped_total');
+      const stored = await eventually(
+        () => storedClicks(db.url, code),
+        (s) => s.rows + dropped >= N,
+        LAND_MS,
+        250,
+      );
+      // The buffer (100,000) outlasts a 2 s outage: nothing dropped, everything stored once.
+      expect(dropped).toBe(0);
+      expect(stored).toEqual({ rows: N, distinctIds: N, distinctReferrers: N, rollupTotal: N });
+      expect(exactlyOnce(await storedIndexes(db.url, code, 'p4r'), N)).toBeNull();
+      expect(await metric(apiUrl, 'snip_clicks_publish_failures_total')).toBeGreaterThan(0);
+    } finally {
+      await logs?.stop('SIGKILL');
+      await api?.stop('SIGKILL');
+      await redis.destroy();
+    }
+  });
+
+  it('4. rmq: every redirect answers; with a small buffer the overflow is dropped and counted', async () => {
+    const proxy = new ClickTcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
+    const names: Names = { stream: '', queue: uniqueName('snip-clicks') };
+    let api: SpawnedApi | undefined;
+    let logs: SpawnedLogs | undefined;
+    try {
+      await proxy.open();
+      const env = {
+        ...transportEnv('rmq', names, { rabbitmq: proxy.rewrite(RABBITMQ_URL) }),
+        DATABASE_URL: db.url,
+        CLICKS_BUFFER_MAX: '200',
+      };
+      api = await spawnApi({ env });
+      logs = await spawnLogs(env);
+      const { code } = await createLink(api.url);
+      let restarted: Promise<void> | undefined;
+      const statuses = await fireRedirects(api.url, code, N, {
+        tag: 'p4q',
+        concurrency: 8,
+        onProgress: (sent) => {
+          if (sent === 1500) {
+            restarted = (async () => {
+              await proxy.cut();
+              await new Promise((done) => setTimeout(done, 2000));
+              await proxy.open();
+            })();
+          }
+        },
+      });
+      await restarted;
+      expect(statuses).toEqual(new Map([[302, N]]));
+      const dropped = await metric(api.url, 'snip_clicks_dropped_total');
+      const stored = await eventually(
+        () => storedClicks(db.url, code),
+        (s) => s.rows + dropped >= N,
+        LAND_MS,
+        250,
+      );
+      // A buffer of 200 cannot hold a 2 s outage: some events are dropped, and every one of them
+      // is counted; all that was stored is stored once, including everything sent long before.
+      expect(dropped).toBeGreaterThan(0);
+      expect(stored.rows + dropped).toBe(N);
+      expect(stored.distinctIds).toBe(stored.rows);
+      expect(stored.rollupTotal).toBe(stored.rows);
+      const indexes = await storedIndexes(db.url, code, 'p4q');
+      expect(new Set(indexes).size).toBe(indexes.length);
+      expect(indexes.every((i) => i >= 0 && i < N)).toBe(true);
+      expect(
+        exactlyOnce(
+          indexes.filter((i) => i < 1000),
+          1000,
+        ),
+      ).toBeNull();
+      expect(await metric(api.url, 'snip_clicks_publish_failures_total')).toBeGreaterThan(0);
+    } finally {
+      await logs?.stop('SIGKILL');
+      await api?.stop('SIGKILL');
+      await proxy.cut();
+      await removeBrokerState('rmq', names).catch(() => undefined);
+    }
+  });
+});
+
+describe('malformed events', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('snip_clicks_poison');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const VALID = 200;
+
+  it('5. redis-streams: go to the dead-letter stream, counted, and the worker keeps going', async () => {
+    const names: Names = { stream: uniqueName('clicks'), queue: '' };
+    const env = { ...transportEnv('redis-streams', names), DATABASE_URL: db.url };
+    const redis = new Redis(REDIS_URL);
+    const stream = `snip-test:${names.stream}`;
+    let api: SpawnedApi | undefined;
+    let logs: SpawnedLogs | undefined;
+    try {
+      api = await spawnApi({ env });
+      logs = await spawnLogs(env);
+      await redis.xadd(stream, '*', 'p', 'click', 'd', '{not json');
+      await redis.xadd(stream, '*', 'p', 'something-else', 'd', '{}');
+      await redis.xadd(stream, '*', 'p', 'click', 'd', JSON.stringify({ v: 1, id: 'nope' }));
+      await redis.xadd(stream, '*', 'unexpected', 'fields');
+      const { code } = await createLink(api.url);
+      await fireRedirects(api.url, code, VALID, { tag: 'p5r' });
+      await expectExactlyN(db, code, 'p5r', VALID);
+      const dead = await eventually(
+        () => redis.xrange(`${stream}:dead`, '-', '+'),
+        (d) => d.length >= 4,
+        30_000,
+      );
+      const reasons = dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]).sort();
+      expect(reasons).toEqual([
+        'id is not a UUIDv7',
+        'undecodable',
+        'undecodable',
+        'unknown_pattern',
+      ]);
+      expect(await metric(logs.url, 'snip_clicks_dead_lettered_total')).toBe(4);
+      const [pending] = (await redis.xpending(stream, 'logs')) as [number];
+      expect(pending).toBe(0);
+    } finally {
+      await logs?.stop('SIGKILL');
+      await api?.stop('SIGKILL');
+      await redis.del(stream, `${stream}:dead`);
+      await redis.quit();
+    }
+  });
+
+  it('5. rmq: go to the dead-letter queue, counted, and the worker keeps going', async () => {
+    const names: Names = { stream: '', queue: uniqueName('snip-clicks') };
+    const env = { ...transportEnv('rmq', names), DATABASE_URL: db.url };
+    let api: SpawnedApi | undefined;
+    let logs: SpawnedLogs | undefined;
+    const connection = await amqp.connect(RABBITMQ_URL);
+    try {
+      api = await spawnApi({ env });
+      logs = await spawnLogs(env);
+      const channel = await connection.createConfirmChannel();
+      const send = (body: string): boolean =>
+        channel.sendToQueue(names.queue, Buffer.from(body), { persistent: true });
+      send('not json at all');
+      send(JSON.stringify({ pattern: 'something-else', data: {} }));
+      send(JSON.stringify({ pattern: 'click', data: { v: 1, id: 'nope' } }));
+      await channel.waitForConfirms();
+      const { code } = await createLink(api.url);
+      await fireRedirects(api.url, code, VALID, { tag: 'p5q' });
+      await expectExactlyN(db, code, 'p5q', VALID);
+      const depth = await eventually(
+        async () => (await channel.checkQueue(`${names.queue}.dead`)).messageCount,
+        (count) => count >= 3,
+        30_000,
+      );
+      expect(depth).toBe(3);
+      expect(await metric(logs.url, 'snip_clicks_dead_lettered_total')).toBe(3);
+      expect((await channel.checkQueue(names.queue)).messageCount).toBe(0);
+    } finally {
+      await logs?.stop('SIGKILL');
+      await api?.stop('SIGKILL');
+      await connection.close().catch(() => undefined);
+      await removeBrokerState('rmq', names).catch(() => undefined);
+    }
+  });
+});

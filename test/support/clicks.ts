@@ -1,0 +1,394 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { ROOT } from './process';
+
+const LOGS_MAIN = join(ROOT, 'dist/apps/logs/src/main.js');
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** A short random suffix for stream, group and queue names, so that runs never share them. */
+export const uniqueName = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** Polls `probe` until it returns a value `accept` likes, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last value ${JSON.stringify(last)}` +
+          (lastError instanceof Error ? `; last error ${lastError.message}` : ''),
+      );
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export interface SpawnedLogs {
+  readonly url: string;
+  readonly process: ChildProcess;
+  readonly output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs the built logs worker (`npm run build` first) with the test profile; resolves once up. */
+export async function spawnLogs(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<SpawnedLogs> {
+  const child = spawn(process.execPath, [LOGS_MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      SNIP_PROFILE: 'test',
+      HOST: '127.0.0.1',
+      LOGS_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`logs worker did not start in time:\n${output.join('\n')}`)),
+      timeoutMs,
+    );
+    const onLine = (line: string): void => {
+      if (output.length < 2000) output.push(line);
+      const match = /"url":"(http:\/\/[^"]+)".*snip logs listening/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        done(match[1]);
+      }
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        lines.forEach(onLine);
+      });
+    }
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`logs worker exited with ${code} before listening:\n${output.join('\n')}`));
+    });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    url,
+    process: child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Sum of a Prometheus series from `/metrics` (every label combination, or those matching). */
+export async function metric(
+  baseUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+      sum += Number(match[3]);
+    }
+  }
+  return sum;
+}
+
+export async function createLink(
+  apiUrl: string,
+  url = 'https://example.com/landing',
+): Promise<{ code: string }> {
+  const response = await fetch(`${apiUrl}/api/v1/links`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  });
+  if (response.status !== 201)
+    throw new Error(`create link: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { code: string };
+}
+
+const BROWSER =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+
+/**
+ * Sends `count` redirects of `code`, `concurrency` at a time; request i carries the referrer
+ * `https://proof.test/<tag>/<i>`, so that the stored clicks can be matched to requests one by one.
+ * Resolves with the count of each status code answered. `onProgress` sees the number sent so far.
+ */
+export async function fireRedirects(
+  apiUrl: string,
+  code: string,
+  count: number,
+  options: {
+    tag: string;
+    concurrency?: number;
+    start?: number;
+    onProgress?: (sent: number) => void;
+  },
+): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  let next = options.start ?? 0;
+  const end = next + count;
+  let sent = 0;
+  const worker = async (): Promise<void> => {
+    while (next < end) {
+      const i = next++;
+      let status = 0;
+      try {
+        const response = await fetch(`${apiUrl}/${code}`, {
+          redirect: 'manual',
+          headers: { referer: `https://proof.test/${options.tag}/${i}`, 'user-agent': BROWSER },
+        });
+        status = response.status;
+        await response.arrayBuffer();
+      } catch {
+        status = -1;
+      }
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      options.onProgress?.(++sent);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 32 }, worker));
+  return statuses;
+}
+
+export interface StoredClicks {
+  readonly rows: number;
+  readonly distinctIds: number;
+  readonly distinctReferrers: number;
+  readonly rollupTotal: number;
+}
+
+/** What PostgreSQL holds for the link `code`: rows, distinct ids and referrers, rollup total. */
+export async function storedClicks(databaseUrl: string, code: string): Promise<StoredClicks> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{
+      rows: string;
+      ids: string;
+      referrers: string;
+      rollup: string | null;
+    }>(
+      `SELECT count(*) AS rows, count(DISTINCT c.id) AS ids, count(DISTINCT c.referrer) AS referrers,
+              (SELECT sum(total) FROM click_daily_rollups r WHERE r.link_id = l.id) AS rollup
+         FROM links l LEFT JOIN clicks c ON c.link_id = l.id
+        WHERE l.code = $1
+        GROUP BY l.id`,
+      [code],
+    );
+    const row = rows[0];
+    return {
+      rows: Number(row?.rows ?? 0),
+      distinctIds: Number(row?.ids ?? 0),
+      distinctReferrers: Number(row?.referrers ?? 0),
+      rollupTotal: Number(row?.rollup ?? 0),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The referrer index (i of `https://proof.test/<tag>/<i>`) of every click stored for `code`. */
+export async function storedIndexes(
+  databaseUrl: string,
+  code: string,
+  tag: string,
+): Promise<number[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ referrer: string }>(
+      `SELECT c.referrer FROM clicks c JOIN links l ON l.id = c.link_id WHERE l.code = $1`,
+      [code],
+    );
+    const prefix = `https://proof.test/${tag}/`;
+    return rows.map((r) =>
+      r.referrer.startsWith(prefix) ? Number(r.referrer.slice(prefix.length)) : -1,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** Asserts that `indexes` holds each of 0..n-1 exactly once; returns a description if not. */
+export function exactlyOnce(indexes: readonly number[], n: number): string | null {
+  const seen = new Map<number, number>();
+  for (const i of indexes) seen.set(i, (seen.get(i) ?? 0) + 1);
+  const missing: number[] = [];
+  for (let i = 0; i < n; i++) if (!seen.has(i)) missing.push(i);
+  const repeated = [...seen].filter(([, c]) => c > 1).map(([i]) => i);
+  const stray = [...seen.keys()].filter((i) => i < 0 || i >= n);
+  if (missing.length === 0 && repeated.length === 0 && stray.length === 0) return null;
+  return `missing ${missing.length} (${missing.slice(0, 5).join(',')}), repeated ${repeated.length}, stray ${stray.length}`;
+}
+
+/** A TCP proxy a test owns: cut it to take a service away from one process, open it to restore. */
+export class ClickTcpProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async open(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(this.port, '127.0.0.1', () => done());
+    });
+    const address = server.address();
+    if (address !== null && typeof address === 'object') this.port = address.port;
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((done) => server.close(() => done()));
+  }
+
+  /** `url` pointed at the proxy instead. */
+  rewrite(url: string): string {
+    const rewritten = new URL(url);
+    rewritten.hostname = '127.0.0.1';
+    rewritten.port = String(this.port);
+    return rewritten.toString();
+  }
+}
+
+/**
+ * A redis-server of the test's own on `port`, with an fsync-always append-only file, so that it
+ * can be killed and restarted with its streams and groups intact (as a production Redis that
+ * carries click streams must be configured).
+ */
+export class OwnRedis {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'snip-redis-'));
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    execFileSync('redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--daemonize',
+      'yes',
+      '--dir',
+      this.dir,
+      '--pidfile',
+      join(this.dir, 'redis.pid'),
+      '--logfile',
+      join(this.dir, 'redis.log'),
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ]);
+    await eventually(
+      () =>
+        Promise.resolve(
+          execFileSync('redis-cli', ['-p', String(this.port), 'ping'])
+            .toString()
+            .trim(),
+        ),
+      (reply) => reply === 'PONG',
+      10_000,
+      100,
+    );
+  }
+
+  /** SIGKILL, as a crash: nothing is flushed beyond what fsync already wrote. */
+  async kill(): Promise<void> {
+    const pid = Number(readFileSync(join(this.dir, 'redis.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    await eventually(
+      () =>
+        Promise.resolve(
+          (() => {
+            try {
+              process.kill(pid, 0);
+              return true;
+            } catch {
+              return false;
+            }
+          })(),
+        ),
+      (alive) => !alive,
+      10_000,
+      50,
+    );
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.kill();
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
