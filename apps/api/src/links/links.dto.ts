@@ -19,6 +19,12 @@ const ISO_DATE = { strict: true, strictSeparator: true } as const;
 const ISO_MESSAGE = 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z';
 const ALIAS_MESSAGE = 'must be 3 to 64 characters of A-Z, a-z, 0-9, "_" and "-"';
 
+/**
+ * May be left out, but unlike @IsOptional() a null is validated like any other value (and so
+ * refused), for fields that have no "none" to set.
+ */
+const IsOmittable = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
 export class CreateLinkDto {
   @ApiProperty({
     description: 'Absolute http(s) URL to redirect to',
@@ -32,7 +38,7 @@ export class CreateLinkDto {
     pattern: ALIAS_PATTERN.source,
     example: 'spring-sale',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Matches(ALIAS_PATTERN, { message: ALIAS_MESSAGE })
   alias?: string;
@@ -41,19 +47,19 @@ export class CreateLinkDto {
     description: 'When the link stops redirecting (410 after)',
     format: 'date-time',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsISO8601(ISO_DATE, { message: ISO_MESSAGE })
   expiresAt?: string;
 
   @ApiPropertyOptional({ enum: REDIRECT_TYPES, default: 302 })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
   redirectType?: RedirectType;
 }
 
 export class UpdateLinkDto {
   @ApiPropertyOptional({ description: 'New target URL' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   url?: string;
 
@@ -69,12 +75,12 @@ export class UpdateLinkDto {
   expiresAt?: string | null;
 
   @ApiPropertyOptional({ enum: REDIRECT_TYPES })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
   redirectType?: RedirectType;
 
   @ApiPropertyOptional({ description: 'A disabled link answers 410' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   disabled?: boolean;
 }
