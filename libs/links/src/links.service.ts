@@ -191,8 +191,11 @@ function encodeCursor(link: Link): string {
   return Buffer.from(`${link.createdAt.getTime()}:${link.id}`).toString('base64url');
 }
 
+/** Largest value of a PostgreSQL bigint, the type of link ids. */
+const MAX_ID = 2n ** 63n - 1n;
+
 function decodeCursor(cursor: string): PagePosition {
   const match = /^(\d{1,15}):(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1] || !match[2]) throw invalidCursor();
+  if (!match?.[1] || !match[2] || BigInt(match[2]) > MAX_ID) throw invalidCursor();
   return { createdAt: new Date(Number(match[1])), id: match[2] };
 }
