@@ -54,6 +54,9 @@ export async function createHttpApp(
     forceCloseConnections: 'idle',
   });
   const fastify = adapter.getInstance();
+  // JSON is the only body snip reads. Fastify parses text/plain too, and Nest's body parser adds
+  // forms: both are refused (415), which also keeps cross-site HTML forms from posting.
+  fastify.removeContentTypeParser('text/plain');
   const duration = httpRequestDuration();
   const quiet = new Set(options.quietRoutes ?? []);
   const sampleRates = options.accessLogSampleRates ?? {};
@@ -107,6 +110,7 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new NestPinoLogger(logger.child({ context: 'nest' })),
     abortOnError: false,
+    bodyParser: false,
   });
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

@@ -17,7 +17,12 @@ export function sendProblem(
     instance: path.length > MAX_INSTANCE_LENGTH ? `${path.slice(0, MAX_INSTANCE_LENGTH)}…` : path,
     requestId: request.id,
   };
-  return reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
+  // Set here too: errors raised before the onRequest hook (bad percent-encoding) skip it.
+  return reply
+    .status(problem.status)
+    .header('x-request-id', request.id)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(body);
 }
 
 /** The one place that turns exceptions into RFC 9457 problem+json responses. */
