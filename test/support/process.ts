@@ -11,6 +11,8 @@ export interface SpawnedApi {
   readonly process: ChildProcess;
   /** Every line the process wrote to stdout and stderr so far. */
   readonly output: string[];
+  /** Resolves with the exit code once the process is gone, however it ended. */
+  readonly exited: Promise<number | null>;
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -18,6 +20,24 @@ export interface SpawnedApi {
 export interface SpawnOptions {
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
+  /**
+   * DATA_DIR to use and keep (the caller removes it), such as for a restart on the same embedded
+   * database. By default a temporary one is made and removed when the process stops.
+   */
+  readonly dataDir?: string;
+}
+
+/** The environment every spawned api starts from, before the caller's `env`. */
+function baseEnv(dataDir: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    SNIP_PROFILE: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    SHORT_CODE_SECRET: 'e2e-secret-0123456789abcdef',
+    LOG_LEVEL: 'info',
+  };
 }
 
 /**
@@ -25,24 +45,17 @@ export interface SpawnOptions {
  * `test` profile, a temporary DATA_DIR, and `env` on top; resolves once it listens.
  */
 export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'snip-e2e-'));
   const child = spawn(process.execPath, [API_MAIN], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      SNIP_PROFILE: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      SHORT_CODE_SECRET: 'e2e-secret-0123456789abcdef',
-      LOG_LEVEL: 'info',
-      ...options.env,
-    },
+    env: { ...baseEnv(dataDir), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  const cleanup = () => {
+    if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
 
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(
@@ -81,6 +94,7 @@ export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> 
     url,
     process: child,
     output,
+    exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
@@ -106,4 +120,61 @@ export function runCli(
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => done({ code, output }));
   });
+}
+
+export interface FinishedProcess {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs the built api with `env` (on top of the same defaults as spawnApi) for a start-up that is
+ * expected to fail, and resolves with its exit code and output once it exits. Kills it, and
+ * rejects, if it listens instead or outlives `timeoutMs`.
+ */
+export function runApiToExit(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<FinishedProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
+  const child = spawn(process.execPath, [API_MAIN], {
+    cwd: ROOT,
+    env: { ...baseEnv(dataDir), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  return new Promise<FinishedProcess>((done, fail) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`api did not exit in time:\n${stdout}${stderr}`));
+    }, timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('snip api listening')) {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        fail(new Error(`api started although it should not have:\n${stdout}`));
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  }).finally(() => rmSync(dataDir, { recursive: true, force: true }));
+}
+
+/** Polls `check` until it returns true; fails with `message` if it never does within `timeoutMs`. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${message}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
 }
