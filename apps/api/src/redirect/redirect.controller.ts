@@ -1,7 +1,15 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Inject, Injectable } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem, toProblem, type DomainError } from '@app/observability';
+import { ThrottleConfig } from '@app/config';
+import {
+  ROOT_LOGGER,
+  sendProblem,
+  toProblem,
+  type DomainError,
+  type Logger,
+} from '@app/observability';
+import { applyRateLimit, hit } from '@app/throttling';
 import { RedirectService } from './redirect.service';
 
 const escapeHtml = (text: string): string =>
@@ -11,18 +19,47 @@ function errorPage(error: DomainError): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${error.status} ${escapeHtml(error.title)}</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.5rem}</style></head><body><h1>${escapeHtml(error.title)}</h1><p>${escapeHtml(error.detail)}</p></body></html>`;
 }
 
-/** `GET /:code` and `HEAD /:code` (Fastify answers HEAD from the GET route). */
-@ApiExcludeController()
-@Controller()
-export class RedirectController {
-  constructor(private readonly redirects: RedirectService) {}
+const MINUTE_MS = 60_000;
 
-  @Get(':code')
-  async redirect(
-    @Param('code') code: string,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
+/**
+ * `GET /:code` and `HEAD /:code` (Fastify answers HEAD from the GET route), registered as a plain
+ * Fastify route by RedirectModule: no Nest guards, pipes or interceptors, and no body parsing, on
+ * the hottest path. Errors are answered here, as the global filter does for Nest routes.
+ */
+@Injectable()
+export class RedirectController {
+  constructor(
+    private readonly redirects: RedirectService,
+    private readonly throttle: ThrottleConfig,
+    @Inject(ThrottlerStorage) private readonly limits: ThrottlerStorage,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  readonly route = (
+    request: FastifyRequest<{ Params: { code: string } }>,
+    reply: FastifyReply,
+  ): void => {
+    this.redirect(request.params.code, request, reply).catch((error: unknown) => {
+      const problem = toProblem(error);
+      if (problem.status >= 500) {
+        this.logger.error({ err: error, reqId: request.id, route: '/:code' }, 'request failed');
+      }
+      if (!reply.sent) void sendProblem(request, reply, problem);
+    });
+  };
+
+  private async redirect(
+    code: string,
+    request: FastifyRequest,
+    reply: FastifyReply,
   ): Promise<void> {
+    // Off by default: then the redirect does no rate-limit work at all.
+    if (this.throttle.redirectPerMinute > 0) {
+      const limit = this.throttle.redirectPerMinute;
+      const record = await hit(this.limits, 'redirect', `ip:${request.ip}`, limit, MINUTE_MS);
+      const limited = applyRateLimit(reply, limit, record);
+      if (limited) throw limited;
+    }
     // Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain.
     const queryAt = request.url.indexOf('?');
     const rawQuery = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
