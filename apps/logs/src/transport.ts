@@ -56,6 +56,7 @@ export function clickMicroservice(config: SnipConfig, logger: Logger): Microserv
           consumer: clicks.consumerName,
           batchSize: clicks.batchSize,
           blockMs: READ_BLOCK_MS,
+          readAhead: 2,
           claimIdleMs: clicks.claimIdleMs,
           maxDeliveries: clicks.maxDeliveries,
           deadLetterStream: clicks.deadLetterStream,

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ClicksConfig } from '@app/config';
-import { clickMetrics, validateClickEvent, type ClickEvent } from '@app/clicks';
+import { clickMetrics, validateClickEvent } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { Batcher } from './batcher';
 import { ClicksRepository } from './clicks.repository';
-import { ClickEnricher, loadCountryLookup } from './enrichment';
+import { ClickEnricher, loadCountryLookup, type ClickRow } from './enrichment';
 
 export type IngestOutcome =
   { readonly status: 'stored' } | { readonly status: 'invalid'; readonly reason: string };
@@ -20,8 +20,9 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
  */
 @Injectable()
 export class ClickIngestService implements BeforeApplicationShutdown {
-  private readonly batcher: Batcher<ClickEvent>;
+  private readonly batcher: Batcher<ClickRow>;
   private enricher: Promise<ClickEnricher> | undefined;
+  private enricherNow: ClickEnricher | undefined;
   private partitionsAheadUntil = 0;
   private shuttingDown = false;
   private lastFailureLog = 0;
@@ -48,7 +49,9 @@ export class ClickIngestService implements BeforeApplicationShutdown {
   async accept(value: unknown): Promise<IngestOutcome> {
     const validation = validateClickEvent(value);
     if (!validation.ok) return { status: 'invalid', reason: validation.reason };
-    await this.batcher.add(validation.event);
+    // Enriched on arrival, so that enrichment overlaps with the insert of the previous batch.
+    const enricher = this.enricherNow ?? (await this.getEnricher());
+    await this.batcher.add(enricher.enrich(validation.event));
     return { status: 'stored' };
   }
 
@@ -63,18 +66,20 @@ export class ClickIngestService implements BeforeApplicationShutdown {
   }
 
   private getEnricher(): Promise<ClickEnricher> {
-    this.enricher ??= loadCountryLookup().then((lookup) => new ClickEnricher(lookup));
+    this.enricher ??= loadCountryLookup().then((lookup) => {
+      this.enricherNow = new ClickEnricher(lookup);
+      return this.enricherNow;
+    });
     return this.enricher;
   }
 
-  private async store(events: ClickEvent[]): Promise<void> {
-    const enricher = await this.getEnricher();
+  private async store(events: ClickRow[]): Promise<void> {
     const seen = new Set<string>();
-    const rows = [];
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      rows.push(enricher.enrich(event));
+    const rows: ClickRow[] = [];
+    for (const row of events) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      rows.push(row);
     }
     for (let attempt = 1; ; attempt++) {
       try {

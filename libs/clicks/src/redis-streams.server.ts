@@ -21,6 +21,8 @@ export interface RedisStreamsServerOptions {
   readonly batchSize: number;
   /** XREADGROUP BLOCK: how long a read waits for new entries. */
   readonly blockMs: number;
+  /** Batches of new entries handled at once (read ahead while the previous one commits). */
+  readonly readAhead: number;
   /** Entries pending this long with another (presumably dead) consumer are claimed. */
   readonly claimIdleMs: number;
   /** An entry delivered more often than this goes to the dead-letter stream instead. */
@@ -95,6 +97,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private loop: Promise<void> | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
   private readonly logger_: Logger;
+  private readonly handlers = new Map<string, MessageHandler | null>();
   private readonly consumed = clickMetrics.consumed();
   private readonly deadLettered = clickMetrics.deadLettered();
   private readonly lag = clickMetrics.lag();
@@ -157,15 +160,30 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     let pendingCursor: string | undefined = '0';
     let nextClaimAt = 0;
     let failures = 0;
+    // New entries are read ahead: while one batch commits, the next is read and dispatched, so
+    // the database and this process work at the same time. History reads and claims wait for
+    // the batches in flight, so that no entry is handled twice at once.
+    const inFlight = new Set<Promise<void>>();
+    let failed: unknown;
+    const settleAll = async (): Promise<void> => {
+      await Promise.all(inFlight);
+      if (failed !== undefined) {
+        const error = failed;
+        failed = undefined;
+        throw error instanceof Error ? error : new Error('a batch failed', { cause: error });
+      }
+    };
     while (!this.closing) {
       try {
         if (Date.now() >= nextClaimAt) {
+          await settleAll();
           await this.claimStale();
           nextClaimAt = Date.now() + Math.max(100, Math.floor(this.options.claimIdleMs / 2));
         }
         if (pendingCursor !== undefined) {
           // Our own pending entries first: what a previous run of this consumer read but never
           // acknowledged (BLOCK is ignored for history reads).
+          await settleAll();
           const entries = await this.read(pendingCursor);
           if (entries.length === 0) {
             pendingCursor = undefined;
@@ -174,11 +192,26 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
             await this.process(entries, await this.deliveriesOf(entries));
           }
         } else {
+          while (inFlight.size >= this.options.readAhead) await Promise.race(inFlight);
+          if (failed !== undefined) await settleAll();
           const entries = await this.read('>');
-          if (entries.length > 0) await this.process(entries, undefined);
+          if (entries.length > 0) {
+            const batch: Promise<void> = this.process(entries, undefined).then(
+              () => {
+                inFlight.delete(batch);
+              },
+              (error: unknown) => {
+                inFlight.delete(batch);
+                failed ??= error;
+              },
+            );
+            inFlight.add(batch);
+          }
         }
         failures = 0;
       } catch (error) {
+        await Promise.all(inFlight);
+        failed = undefined;
         if (this.closing) break;
         failures++;
         this.logger_.warn({ err: error, failures }, 'stream consumer failed; retrying');
@@ -189,6 +222,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
         pendingCursor = '0';
       }
     }
+    await Promise.all(inFlight);
   }
 
   private async read(id: string): Promise<Entry[]> {
@@ -278,7 +312,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       } catch {
         return dead('undecodable');
       }
-      const handler = this.getHandlerByPattern(pattern);
+      const handler = this.handlerFor(pattern);
       if (!handler) return dead('unknown_pattern');
       const context = new RedisStreamsContext([id, this.options.stream, count]);
       running.push(
@@ -289,6 +323,19 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     });
     await Promise.all(running);
     await this.settle(outcomes.filter((o): o is Outcome => o !== undefined));
+  }
+
+  /**
+   * Nest's own look-up JSON-parses the pattern first, which throws (and costs a stack trace) for
+   * every plain string pattern: remember the answer per pattern instead.
+   */
+  private handlerFor(pattern: string): MessageHandler | null {
+    let handler = this.handlers.get(pattern);
+    if (handler === undefined) {
+      handler = this.getHandlerByPattern(pattern);
+      if (this.handlers.size < 100) this.handlers.set(pattern, handler);
+    }
+    return handler;
   }
 
   private async invoke(

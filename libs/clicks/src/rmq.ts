@@ -1,4 +1,4 @@
-import { RmqContext, ServerRMQ, type ReadPacket } from '@nestjs/microservices';
+import { RmqContext, ServerRMQ, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import * as amqp from 'amqplib';
 import type { Logger } from '@app/observability';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
@@ -137,6 +137,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export class ClickServerRMQ extends ServerRMQ {
   private readonly deadLettered = clickMetrics.deadLettered();
   private readonly consumed = clickMetrics.consumed();
+  private readonly handlers = new Map<string, MessageHandler | null>();
+
+  /** Memoised: Nest's look-up JSON-parses (and fails on) every plain string pattern. */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    let handler = this.handlers.get(pattern);
+    if (handler === undefined) {
+      handler = super.getHandlerByPattern(pattern);
+      if (this.handlers.size < 100) this.handlers.set(pattern, handler);
+    }
+    return handler;
+  }
 
   override async handleEvent(
     pattern: string,
