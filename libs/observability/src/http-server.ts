@@ -113,6 +113,7 @@ export async function createHttpApp(
     bodyParser: false,
   });
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // No enableShutdownHooks(): Nest's handler re-raises the signal (exit 143) before the drain ends.
+  // Each main() handles SIGTERM itself: close the app, then its resources, then exit 0.
   return app;
 }
