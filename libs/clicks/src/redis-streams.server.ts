@@ -279,8 +279,33 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
         );
         await this.process(live, await this.deliveriesOf(live));
       }
-      if (next === '0-0') return;
+      if (next === '0-0') break;
       cursor = next;
+    }
+    await this.forgetIdleConsumers();
+  }
+
+  /**
+   * Removes consumers of the group that hold nothing and have been idle for a long time (workers
+   * that stopped or were replaced), so that XINFO CONSUMERS stays readable. A consumer with
+   * pending entries is never removed: XAUTOCLAIM takes those over first.
+   */
+  private async forgetIdleConsumers(): Promise<void> {
+    const consumers = (await this.redis.xinfo(
+      'CONSUMERS',
+      this.options.stream,
+      this.options.group,
+    )) as unknown[][];
+    const idleLimit = Math.max(this.options.claimIdleMs * 10, 60_000);
+    for (const consumer of consumers) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < consumer.length; i += 2)
+        info.set(String(consumer[i]), consumer[i + 1]);
+      const name = String(info.get('name'));
+      if (name === this.options.consumer) continue;
+      if (Number(info.get('pending')) === 0 && Number(info.get('idle')) > idleLimit) {
+        await this.redis.xgroup('DELCONSUMER', this.options.stream, this.options.group, name);
+      }
     }
   }
 
