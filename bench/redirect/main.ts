@@ -15,8 +15,13 @@ import { Client } from 'pg';
  *   npm run bench:redirect
  */
 
-const ROOT = resolve(__dirname, '../../..');
-const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
+/** The repository (its config/ folder); npm runs scripts from there. */
+const ROOT = process.cwd();
+/**
+ * The api as built for this run, beside this script (npm run bench:redirect builds its own copy
+ * under node_modules/.cache, so that another `npm run build` cannot pull it away mid-run).
+ */
+const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
 const BARE_MAIN = join(__dirname, 'bare.js');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -226,9 +231,17 @@ async function main(): Promise<void> {
       },
       {
         name: 'unknown codes, 10,000 (negative cache)',
-        server: () => startApi({ ...common, REDIS_URL }, dataDir),
+        // Negative entries outlive the run, so every code costs one database read, at priming.
+        server: () => startApi({ ...common, REDIS_URL, CACHE_NEGATIVE_TTL_MS: '600000' }, dataDir),
         path: cycle('nope-'),
         expectStatus: 404,
+        prime: async (url) => {
+          for (let n = 1; n <= LINKS; n += 100) {
+            await Promise.all(
+              Array.from({ length: 100 }, (_, k) => check(url, `/nope-${n + k}`, 404)),
+            );
+          }
+        },
       },
     ];
 
