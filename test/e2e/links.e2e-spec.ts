@@ -126,6 +126,17 @@ describe('links API (/api/v1/links)', () => {
         await expectProblem(await links.post(''), 400, 'MALFORMED_JSON');
       });
 
+      it('refuses prototype pollution attempts', async () => {
+        for (const body of [
+          '{"__proto__":{"admin":true},"url":"https://example.com"}',
+          '{"constructor":{"prototype":{"admin":true}},"url":"https://example.com"}',
+        ]) {
+          const res = await links.post(body);
+          expect(res.status).toBe(400);
+          await expectProblem(res, 400, 'MALFORMED_JSON');
+        }
+      });
+
       it.each([
         ['url', { url: 42 }],
         ['url', { url: ['https://example.com'] }],

@@ -1,10 +1,57 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
-const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
+
+const SNAPSHOTS = join(ROOT, 'node_modules/.cache/snip-test-dist');
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The built entry `name` (such as `main.js`), from a private copy of `dist/` taken the first time
+ * this test process asks: a `npm run build` started meanwhile (which empties `dist/`) cannot pull
+ * the code out from under the processes the tests start. The copy lives under node_modules, so the
+ * built code still finds its dependencies; copies of test processes that are gone are removed.
+ */
+function built(name: 'main.js' | 'cli.js'): string {
+  // Named by pid and start time, so a later process that reuses the pid never finds it.
+  const started = Math.round(Date.now() / 1000 - process.uptime());
+  const snapshot = join(SNAPSHOTS, `${process.pid}-${started}`);
+  if (!existsSync(join(snapshot, 'apps/api/src/main.js'))) {
+    const source = join(ROOT, 'dist');
+    if (!existsSync(join(source, 'apps/api/src/main.js'))) {
+      throw new Error('dist/ has no built api: run `npm run build` before these tests');
+    }
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    for (const entry of readdirSync(SNAPSHOTS)) {
+      const pid = Number.parseInt(entry, 10);
+      if (!Number.isInteger(pid) || !alive(pid)) {
+        rmSync(join(SNAPSHOTS, entry), { recursive: true, force: true });
+      }
+    }
+    const staging = mkdtempSync(`${snapshot}.`);
+    cpSync(source, staging, { recursive: true });
+    renameSync(staging, snapshot);
+  }
+  return join(snapshot, 'apps/api/src', name);
+}
 
 export interface SpawnedApi {
   readonly url: string;
@@ -46,7 +93,7 @@ function baseEnv(dataDir: string): Record<string, string> {
  */
 export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'snip-e2e-'));
-  const child = spawn(process.execPath, [API_MAIN], {
+  const child = spawn(process.execPath, [built('main.js')], {
     cwd: ROOT,
     env: { ...baseEnv(dataDir), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,7 +157,7 @@ export function runCli(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/cli.js'), ...args], {
+    const child = spawn(process.execPath, [built('cli.js'), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', SNIP_PROFILE: 'test', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,7 +185,7 @@ export function runApiToExit(
   timeoutMs = 30_000,
 ): Promise<FinishedProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
-  const child = spawn(process.execPath, [API_MAIN], {
+  const child = spawn(process.execPath, [built('main.js')], {
     cwd: ROOT,
     env: { ...baseEnv(dataDir), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
