@@ -108,7 +108,7 @@ export async function createHttpApp(
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
-    logger: new NestPinoLogger(logger.child({ context: 'nest' })),
+    logger: new NestPinoLogger(logger),
     abortOnError: false,
     bodyParser: false,
   });
