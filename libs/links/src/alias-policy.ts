@@ -28,7 +28,12 @@ export class AliasPolicy {
     this.reserved = new Set([...BUILT_IN_RESERVED, ...extraReserved].map((a) => a.toLowerCase()));
   }
 
+  /** True for a code that a route of snip's own would shadow. */
+  isReserved(code: string): boolean {
+    return this.reserved.has(code.toLowerCase());
+  }
+
   assertAllowed(alias: string): void {
-    if (this.reserved.has(alias.toLowerCase())) throw aliasReserved(alias);
+    if (this.isReserved(alias)) throw aliasReserved(alias);
   }
 }

@@ -99,8 +99,10 @@ export class LinksService {
     for (let attempt = 1; ; attempt++) {
       const id = await this.ids.next();
       if (id >= this.codec.capacity) throw codeSpaceExhausted();
+      const code = this.codec.encode(id);
+      // A generated code can spell a reserved word ("metrics" at length 7): skip that id.
+      if (this.aliases.isReserved(code)) continue;
       try {
-        const code = this.codec.encode(id);
         return await this.repository.insert(
           { ...fields, id: id.toString(), code, isCustom: false },
           now,
