@@ -5,9 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ROOT } from './process';
-
-const LOGS_MAIN = join(ROOT, 'dist/apps/logs/src/main.js');
+import { built, ROOT } from './process';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -57,7 +55,7 @@ export async function spawnLogs(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<SpawnedLogs> {
-  const child = spawn(process.execPath, [LOGS_MAIN], {
+  const child = spawn(process.execPath, [built('main.js', 'logs')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -30,7 +30,7 @@ const alive = (pid: number): boolean => {
  * the code out from under the processes the tests start. The copy lives under node_modules, so the
  * built code still finds its dependencies; copies of test processes that are gone are removed.
  */
-function built(name: 'main.js' | 'cli.js'): string {
+export function built(name: 'main.js' | 'cli.js', app: 'api' | 'logs' = 'api'): string {
   // Named by pid and start time, so a later process that reuses the pid never finds it.
   const started = Math.round(Date.now() / 1000 - process.uptime());
   const snapshot = join(SNAPSHOTS, `${process.pid}-${started}`);
@@ -50,7 +50,7 @@ function built(name: 'main.js' | 'cli.js'): string {
     cpSync(source, staging, { recursive: true });
     renameSync(staging, snapshot);
   }
-  return join(snapshot, 'apps/api/src', name);
+  return join(snapshot, `apps/${app}/src`, name);
 }
 
 export interface SpawnedApi {
