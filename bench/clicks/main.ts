@@ -27,7 +27,10 @@ import { ClickEnricher, loadCountryLookup, type ClickRow } from '@app/analytics'
  *   npm run bench:clicks
  */
 
-const ROOT = resolve(__dirname, '../../..');
+/** The repository (profiles in config/); npm runs scripts from there. */
+const ROOT = process.cwd();
+/** The build this script belongs to: its own copy, out of reach of a concurrent `npm run build`. */
+const BUILD = resolve(__dirname, '../..');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RABBITMQ_URL = process.env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -118,7 +121,7 @@ function startNode(main: string, env: Record<string, string>, ready: RegExp): Pr
   const nodeArgs = main.includes('logs')
     ? (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
     : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, main)], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(BUILD, main)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', SNIP_PROFILE: 'test', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,7 +166,7 @@ async function metric(url: string, name: string): Promise<number> {
 /** Migrates `db` by starting (and stopping) the built api on it; returns link ids and codes. */
 async function prepare(db: Database, links: number): Promise<{ id: string; code: string }[]> {
   const api = await startNode(
-    'dist/apps/api/src/main.js',
+    'apps/api/src/main.js',
     {
       DATABASE_URL: db.url,
       PORT: '0',
@@ -198,7 +201,7 @@ async function measureWorker(
   total: number,
 ): Promise<{ rate: number; seconds: number }> {
   const worker = await startNode(
-    'dist/apps/logs/src/main.js',
+    'apps/logs/src/main.js',
     {
       ...env,
       LOGS_PORT: '0',
@@ -366,12 +369,8 @@ async function lagRun(
     SHORT_CODE_SECRET: 'bench-secret-0123456789abcdef',
     LOG_LEVEL: 'info',
   };
-  const worker = await startNode(
-    'dist/apps/logs/src/main.js',
-    { ...env, LOGS_PORT: '0' },
-    LOGS_READY,
-  );
-  const api = await startNode('dist/apps/api/src/main.js', { ...env, PORT: '0' }, API_READY);
+  const worker = await startNode('apps/logs/src/main.js', { ...env, LOGS_PORT: '0' }, LOGS_READY);
+  const api = await startNode('apps/api/src/main.js', { ...env, PORT: '0' }, API_READY);
   const link = links[0]!;
   try {
     const since = new Date().toISOString();
