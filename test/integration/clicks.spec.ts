@@ -1,5 +1,6 @@
 import * as amqp from 'amqplib';
 import { Redis } from 'ioredis';
+import { createClickEvent } from '@app/clicks';
 import {
   ClickTcpProxy,
   createLink,
@@ -270,6 +271,7 @@ describe('broker restarted during redirects', () => {
   it('4. rmq: every redirect answers; with a small buffer the overflow is dropped and counted', async () => {
     const proxy = new ClickTcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
     const names: Names = { stream: '', queue: uniqueName('snip-clicks') };
+    const BUFFER = 1000;
     let api: SpawnedApi | undefined;
     let logs: SpawnedLogs | undefined;
     try {
@@ -277,36 +279,54 @@ describe('broker restarted during redirects', () => {
       const env = {
         ...transportEnv('rmq', names, { rabbitmq: proxy.rewrite(RABBITMQ_URL) }),
         DATABASE_URL: db.url,
-        CLICKS_BUFFER_MAX: '200',
+        CLICKS_BUFFER_MAX: String(BUFFER),
       };
       api = await spawnApi({ env });
       logs = await spawnLogs(env);
-      const { code } = await createLink(api.url);
+      const apiUrl = api.url;
+      // Warm up on another link, so the publisher's connection is open before the run.
+      const warm = await createLink(apiUrl);
+      await fireRedirects(apiUrl, warm.code, 20, { tag: 'warm' });
+      await eventually(
+        () => storedClicks(db.url, warm.code),
+        (s) => s.rows === 20,
+        LAND_MS,
+      );
+
+      const { code } = await createLink(apiUrl);
+      let droppedBeforeCut = -1;
       let restarted: Promise<void> | undefined;
-      const statuses = await fireRedirects(api.url, code, N, {
+      const statuses = await fireRedirects(apiUrl, code, N, {
         tag: 'p4q',
         concurrency: 8,
         onProgress: (sent) => {
-          if (sent === 1500) {
-            restarted = (async () => {
-              await proxy.cut();
-              await new Promise((done) => setTimeout(done, 2000));
-              await proxy.open();
-            })();
-          }
+          if (sent !== 1500) return;
+          restarted = (async () => {
+            droppedBeforeCut = await metric(apiUrl, 'snip_clicks_dropped_total');
+            await proxy.cut();
+            // The broker stays away until the buffer has overflowed (redirects keep coming).
+            await eventually(
+              () => metric(apiUrl, 'snip_clicks_dropped_total'),
+              (dropped) => dropped > droppedBeforeCut,
+              60_000,
+              100,
+            );
+            await proxy.open();
+          })();
         },
       });
       await restarted;
       expect(statuses).toEqual(new Map([[302, N]]));
-      const dropped = await metric(api.url, 'snip_clicks_dropped_total');
+      const dropped = await metric(apiUrl, 'snip_clicks_dropped_total');
       const stored = await eventually(
         () => storedClicks(db.url, code),
         (s) => s.rows + dropped >= N,
         LAND_MS,
         250,
       );
-      // A buffer of 200 cannot hold a 2 s outage: some events are dropped, and every one of them
-      // is counted; all that was stored is stored once, including everything sent long before.
+      // Nothing was dropped before the outage; during it the buffer overflowed, and every event
+      // dropped is counted: stored + dropped is exactly N, and what was stored is stored once.
+      expect(droppedBeforeCut).toBe(0);
       expect(dropped).toBeGreaterThan(0);
       expect(stored.rows + dropped).toBe(N);
       expect(stored.distinctIds).toBe(stored.rows);
@@ -314,13 +334,16 @@ describe('broker restarted during redirects', () => {
       const indexes = await storedIndexes(db.url, code, 'p4q');
       expect(new Set(indexes).size).toBe(indexes.length);
       expect(indexes.every((i) => i >= 0 && i < N)).toBe(true);
+      // Events sent more than a buffer's worth of requests before the cut had been confirmed by
+      // the broker: all of them landed.
+      const early = 1500 - BUFFER;
       expect(
         exactlyOnce(
-          indexes.filter((i) => i < 1000),
-          1000,
+          indexes.filter((i) => i < early),
+          early,
         ),
       ).toBeNull();
-      expect(await metric(api.url, 'snip_clicks_publish_failures_total')).toBeGreaterThan(0);
+      expect(await metric(apiUrl, 'snip_clicks_publish_failures_total')).toBeGreaterThan(0);
     } finally {
       await logs?.stop('SIGKILL');
       await api?.stop('SIGKILL');
@@ -350,6 +373,24 @@ describe('malformed events', () => {
     let logs: SpawnedLogs | undefined;
     try {
       api = await spawnApi({ env });
+      // A well-formed event that (as far as the group knows) has already been delivered 50 times
+      // to a consumer that never acknowledged it: a message that kills workers. The worker claims
+      // it (idle for an hour) and must dead-letter it rather than try it again.
+      const poison = createClickEvent({ id: '1', code: 'x' }, { method: 'GET' }, null);
+      const poisonId = await redis.xadd(stream, '*', 'p', 'click', 'd', JSON.stringify(poison));
+      await redis.xgroup('CREATE', stream, 'logs', '0', 'MKSTREAM');
+      await redis.xreadgroup('GROUP', 'logs', 'ghost', 'COUNT', 1, 'STREAMS', stream, '>');
+      await redis.xclaim(
+        stream,
+        'logs',
+        'ghost',
+        0,
+        poisonId!,
+        'IDLE',
+        3_600_000,
+        'RETRYCOUNT',
+        50,
+      );
       logs = await spawnLogs(env);
       await redis.xadd(stream, '*', 'p', 'click', 'd', '{not json');
       await redis.xadd(stream, '*', 'p', 'something-else', 'd', '{}');
@@ -360,17 +401,21 @@ describe('malformed events', () => {
       await expectExactlyN(db, code, 'p5r', VALID);
       const dead = await eventually(
         () => redis.xrange(`${stream}:dead`, '-', '+'),
-        (d) => d.length >= 4,
+        (d) => d.length >= 5,
         30_000,
       );
       const reasons = dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]).sort();
       expect(reasons).toEqual([
         'id is not a UUIDv7',
+        'max_deliveries',
         'undecodable',
         'undecodable',
         'unknown_pattern',
       ]);
-      expect(await metric(logs.url, 'snip_clicks_dead_lettered_total')).toBe(4);
+      expect(await metric(logs.url, 'snip_clicks_dead_lettered_total')).toBe(5);
+      expect(
+        await metric(logs.url, 'snip_clicks_dead_lettered_total', { reason: 'max_deliveries' }),
+      ).toBe(1);
       const [pending] = (await redis.xpending(stream, 'logs')) as [number];
       expect(pending).toBe(0);
     } finally {
