@@ -90,6 +90,31 @@ describe('link stats, with the in-process (inline) click pipeline', () => {
     expect(await metric(api.url, 'snip_clicks_inserted_total')).toBe(30);
   });
 
+  it('shows a user key the stats of its own links only', async () => {
+    const key = async (name: string): Promise<string> => {
+      const response = await fetch(`${api.url}/api/v1/api-keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, role: 'user' }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { key: string }).key;
+    };
+    const [owner, other] = [await key('owner'), await key('other')];
+    const created = await fetch(`${api.url}/api/v1/links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': owner },
+      body: JSON.stringify({ url: 'https://example.com/mine' }),
+    });
+    const { code } = (await created.json()) as { code: string };
+    const as = (apiKey: string) =>
+      fetch(`${api.url}/api/v1/links/${code}/stats`, { headers: { 'x-api-key': apiKey } });
+    expect((await as(owner)).status).toBe(200);
+    const foreign = await as(other);
+    expect(foreign.status).toBe(404);
+    expect(((await foreign.json()) as { code: string }).code).toBe('LINK_NOT_FOUND');
+  });
+
   it('answers problem+json for bad ranges and unknown links', async () => {
     const { code } = await createLink(api.url);
     for (const query of [

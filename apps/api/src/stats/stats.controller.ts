@@ -4,12 +4,23 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiSecurity,
   ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import type { LinkScope } from '@app/links';
+import { CurrentPrincipal } from '../api-keys/api-access';
+import type { Principal } from '../api-keys/api-key';
 import { LinkStatsResponse, StatsQuery } from './stats.dto';
 import { StatsService } from './stats.service';
 
+/** As for the links themselves: a user key sees the stats of the links it created only. */
+const scopeOf = (principal: Principal): LinkScope =>
+  principal.role === 'user' && principal.keyId !== null ? { ownerKeyId: principal.keyId } : {};
+
 @ApiTags('links')
+@ApiSecurity('api-key')
+@ApiUnauthorizedResponse({ description: 'API_KEY_MISSING, API_KEY_INVALID' })
 @Controller('api/v1/links')
 export class StatsController {
   constructor(private readonly stats: StatsService) {}
@@ -28,7 +39,11 @@ export class StatsController {
     description: 'VALIDATION_FAILED (bad dates, from after to, range too long)',
   })
   @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
-  get(@Param('code') code: string, @Query() query: StatsQuery): Promise<LinkStatsResponse> {
-    return this.stats.forLink(code, query);
+  get(
+    @Param('code') code: string,
+    @Query() query: StatsQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LinkStatsResponse> {
+    return this.stats.forLink(code, query, scopeOf(principal));
   }
 }

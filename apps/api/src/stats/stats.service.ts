@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BREAKDOWNS, StatsRepository, type Breakdown } from '@app/analytics';
-import { LinksService } from '@app/links';
+import { LinksService, type LinkScope } from '@app/links';
 import { ValidationFailedError } from '@app/observability';
 import type { BreakdownCount, LinkStatsResponse } from './stats.dto';
 
@@ -26,10 +26,16 @@ export class StatsService {
     private readonly stats: StatsRepository,
   ) {}
 
-  async forLink(code: string, range: StatsRange, now = new Date()): Promise<LinkStatsResponse> {
+  /** Stats of the link `code`, if `scope` may see it (LINK_NOT_FOUND otherwise). */
+  async forLink(
+    code: string,
+    range: StatsRange,
+    scope: LinkScope = {},
+    now = new Date(),
+  ): Promise<LinkStatsResponse> {
     const { fromMs, toMs } = resolveRange(range, now);
     const includeBots = range.includeBots ?? false;
-    const link = await this.links.get(code);
+    const link = await this.links.get(code, scope);
     const [daily, breakdowns] = await Promise.all([
       this.stats.dailyClicks(link.id, dayOf(fromMs), dayOf(toMs)),
       this.stats.breakdowns(link.id, new Date(fromMs), new Date(toMs + DAY_MS), includeBots),
