@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
+import { counter } from '@app/observability';
 
 /** The record @nestjs/throttler expects (times in seconds). */
 export interface RateLimitRecord {
@@ -44,12 +45,20 @@ type RedisWithHit = Redis & {
 
 const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
 
+const storageErrors = () =>
+  counter({
+    name: 'snip_rate_limit_errors_total',
+    help: 'Rate-limit checks that could not reach Redis and let the request through',
+  });
+
 /**
- * Rate-limit counters in Redis, so that every api instance enforces one shared limit. Keys are
+ * Rate-limit counters in Redis, so that every api instance enforces one shared limit. When Redis
+ * cannot be reached the check lets the request through (fail open) and counts the error. Keys are
  * `<prefix>rl:<throttler>:<tracker>` (hash-tagged, for Redis Cluster) plus `:block`.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly redis: RedisWithHit;
+  private readonly errors = storageErrors();
 
   constructor(
     redis: Redis,
@@ -69,13 +78,16 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<RateLimitRecord> {
     const base = `${this.keyPrefix}rl:{${throttlerName}:${key}}`;
-    const [hits, left, blocked, blockLeft] = await this.redis.rateLimitHit(
-      base,
-      `${base}:block`,
-      ttl,
-      limit,
-      blockDuration,
-    );
+    let reply: [number, number, number, number];
+    try {
+      reply = await this.redis.rateLimitHit(base, `${base}:block`, ttl, limit, blockDuration);
+    } catch {
+      // Fail open: a Redis outage must not turn every API call into an error. The counter (and
+      // the readiness check on Redis) make the outage visible instead.
+      this.errors.inc();
+      return { totalHits: 0, timeToExpire: seconds(ttl), isBlocked: false, timeToBlockExpire: 0 };
+    }
+    const [hits, left, blocked, blockLeft] = reply;
     return {
       totalHits: hits,
       timeToExpire: seconds(left),
