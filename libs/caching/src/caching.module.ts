@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { CacheConfig, RedisConfig } from '@app/config';
 import { counter, ROOT_LOGGER, type Logger } from '@app/observability';
-import { REDIS } from '@app/redis';
+import { closeRedis, REDIS } from '@app/redis';
 import type { Redis } from 'ioredis';
 import { RedisEvictionBus, RedisSharedTier } from './redis-tier';
 import {
@@ -17,6 +17,9 @@ import {
   type LookupResult,
   type LookupTier,
 } from './two-tier-cache';
+
+/** How long start-up waits for the eviction subscriptions before serving without them. */
+const SUBSCRIBE_WAIT_MS = 2000;
 
 const lookupsTotal = () =>
   counter({
@@ -90,18 +93,40 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
     return cache;
   }
 
-  /** Serves only once every cache listens for evictions. */
+  /**
+   * Waits a moment for every cache to listen for evictions. A Redis that is down at boot does not
+   * stop the api: the subscriptions complete when it comes back, and until then L1 entries expire
+   * after their short TTL.
+   */
   async onModuleInit(): Promise<void> {
-    await Promise.all(this.subscriptions);
+    let timer: NodeJS.Timeout | undefined;
+    const subscribed = Promise.all(this.subscriptions).then(
+      () => true,
+      () => false,
+    );
+    const ready = await Promise.race([
+      subscribed,
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ready) {
+      this.logger.warn('redis not reachable at start: cache evictions resume once it is back');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+    await closeRedis(this.subscriber);
   }
 
   private eviction(): Redis {
     if (this.subscriber) return this.subscriber;
-    const subscriber = (this.redis as Redis).duplicate({ commandTimeout: undefined });
+    // Commands wait for the connection (no retry limit), so SUBSCRIBE lands once Redis is up.
+    const subscriber = (this.redis as Redis).duplicate({
+      commandTimeout: undefined,
+      maxRetriesPerRequest: null,
+    });
     let connectedBefore = false;
     subscriber.on('ready', () => {
       // Evictions published while the subscription was down are lost: start L1 afresh.

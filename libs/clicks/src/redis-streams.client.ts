@@ -1,5 +1,6 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
+import { closeRedis } from '@app/redis';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
 import type { ClickTransport } from './publisher';
 
@@ -34,7 +35,7 @@ export class RedisStreamsClient extends ClientProxy implements ClickTransport {
   async close(): Promise<void> {
     const redis = this.redis;
     this.redis = undefined;
-    if (redis && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   }
 
   unwrap<T>(): T {

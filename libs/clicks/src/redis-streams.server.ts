@@ -7,6 +7,7 @@ import {
 import type { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import type { Logger } from '@app/observability';
+import { closeRedis } from '@app/redis';
 import { clickMetrics } from './metrics';
 import { STREAM_FIELDS } from './redis-streams.client';
 
@@ -129,7 +130,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     await this.loop;
     for (const redis of [this.reader, this.commands]) {
-      if (redis && redis.status !== 'end') await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     }
   }
 

@@ -1,2 +1,2 @@
-export { createRedis } from './redis';
+export { closeRedis, createRedis } from './redis';
 export { REDIS, RedisModule } from './redis.module';

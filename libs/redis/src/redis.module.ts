@@ -7,8 +7,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { RedisConfig } from '@app/config';
+import { ROOT_LOGGER, type Logger } from '@app/observability';
 import type { Redis } from 'ioredis';
-import { createRedis } from './redis';
+import { closeRedis, createRedis } from './redis';
+
+/** At most one log line per this many ms about a Redis that keeps failing. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** Injection token of the shared ioredis client, or null when REDIS_URL is not set. */
 export const REDIS = Symbol('REDIS');
@@ -18,9 +22,7 @@ class RedisCloser implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis | null) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.redis && this.redis.status !== 'end') {
-      await this.redis.quit().catch(() => this.redis?.disconnect());
-    }
+    await closeRedis(this.redis);
   }
 }
 
@@ -38,9 +40,20 @@ export class RedisModule {
       providers: [
         {
           provide: REDIS,
-          inject: [RedisConfig],
-          useFactory: (config: RedisConfig): Redis | null =>
-            config.url ? createRedis(config) : null,
+          inject: [RedisConfig, ROOT_LOGGER],
+          useFactory: (config: RedisConfig, logger: Logger): Redis | null => {
+            if (!config.url) return null;
+            const redis = createRedis(config);
+            // ioredis reconnects by itself; without a listener it prints every failure to stderr.
+            let lastLogged = 0;
+            redis.on('error', (error: Error) => {
+              const now = Date.now();
+              if (now - lastLogged < ERROR_LOG_INTERVAL_MS) return;
+              lastLogged = now;
+              logger.warn({ err: error }, 'redis unavailable; retrying');
+            });
+            return redis;
+          },
         },
         RedisCloser,
       ],

@@ -17,3 +17,16 @@ export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): 
     ...overrides,
   });
 }
+
+/**
+ * Closes a connection: QUIT when it is up (pending replies arrive first), otherwise drops it at
+ * once, since a QUIT queued on a connection that never comes back would wait forever.
+ */
+export async function closeRedis(redis: Redis | null | undefined): Promise<void> {
+  if (!redis || redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  await redis.quit().catch(() => redis.disconnect());
+}

@@ -1,17 +1,24 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import {
   HealthCheckService,
+  HealthIndicatorService,
   TypeOrmHealthIndicator,
   type HealthCheckResult,
+  type HealthIndicatorFunction,
+  type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+import { REDIS } from '@app/redis';
 
 const PING_TIMEOUT_MS = 1500;
 
 /**
- * `/health/live` says the process runs (for restarts); `/health/ready` that every dependency
- * answers (for load balancers), 503 with the failing ones named otherwise.
+ * `/health/live` says the process runs (for restarts); `/health/ready` that the api can serve (for
+ * load balancers). The database is required: without it, 503. Redis, when configured, is reported
+ * too, as `degraded` (still 200) when it does not answer: redirects then come from L1 and the
+ * database and rate limits fail open, so taking every instance out of rotation would be worse.
  */
 @ApiExcludeController()
 @Controller('health')
@@ -19,6 +26,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(REDIS) private readonly redis: Redis | null,
   ) {}
 
   @Get('live')
@@ -29,14 +38,35 @@ export class HealthController {
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     try {
-      return await this.health.check([
+      const checks: HealthIndicatorFunction[] = [
         () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
-      ]);
+      ];
+      const { redis } = this;
+      if (redis) checks.push(() => this.redisCheck(redis));
+      return await this.health.check(checks);
     } catch (error) {
       // Terminus throws its report inside a 503; answer with the report itself.
       if (!(error instanceof ServiceUnavailableException)) throw error;
       void reply.code(503).header('cache-control', 'no-store');
       return error.getResponse();
+    }
+  }
+
+  private async redisCheck(redis: Redis): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check('redis');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        redis.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timed out')), PING_TIMEOUT_MS);
+        }),
+      ]);
+      return session.up();
+    } catch (error) {
+      return session.degraded({ message: error instanceof Error ? error.message : 'unreachable' });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
