@@ -8,3 +8,5 @@ export type { ObservabilityOptions } from './observability.module';
 export { DomainError, PROBLEM_CONTENT_TYPE, toProblem, ValidationFailedError } from './problem';
 export type { FieldProblem, ProblemDocument } from './problem';
 export { ProblemDetailsFilter, sendProblem } from './problem.filter';
+export { runService } from './service-main';
+export type { RunningService, ServiceMain } from './service-main';

@@ -1,0 +1,80 @@
+import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
+import { createLogger, type Logger } from './logger';
+
+export interface RunningService {
+  /** Where the service listens, such as http://127.0.0.1:3000. */
+  readonly url: string;
+  /** Stops taking work, finishes what is in hand, releases resources. */
+  close(): Promise<void>;
+}
+
+export interface ServiceMain {
+  /** Name in every log line and in "snip <service> listening on <url>". */
+  readonly service: string;
+  /** What the service does between SIGTERM and exit, for the log. */
+  readonly drain: string;
+  /** Starts the service. Import the app lazily in here, so a bad config fails fast. */
+  start(config: SnipConfig, logger: Logger): Promise<RunningService>;
+  /** Extra fields of the "listening" log line. */
+  describe?(config: SnipConfig): Record<string, unknown>;
+}
+
+/**
+ * The process entry every snip app shares: read the config (exit 1 naming the bad keys), start,
+ * log where it listens, and on SIGTERM or SIGINT drain, close and exit 0 — or exit 1 if the drain
+ * outlasts SHUTDOWN_GRACE_MS or fails.
+ */
+export function runService(main: ServiceMain): void {
+  let config: SnipConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ service: main.service, level: config.app.logLevel });
+  main.start(config, logger).then(
+    (running) => {
+      logger.info(
+        { url: running.url, profile: config.app.profile, ...main.describe?.(config) },
+        `snip ${main.service} listening on ${running.url}`,
+      );
+      handleSignals(running, config, logger, main.drain);
+    },
+    (error: unknown) => {
+      logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+      process.exit(1);
+    },
+  );
+}
+
+function handleSignals(
+  running: RunningService,
+  config: SnipConfig,
+  logger: Logger,
+  drain: string,
+): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `shutting down: ${drain}`);
+    setTimeout(() => {
+      logger.error({ graceMs: config.app.shutdownGraceMs }, 'shutdown grace period over, exiting');
+      process.exit(1);
+    }, config.app.shutdownGraceMs).unref();
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
