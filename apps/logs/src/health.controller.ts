@@ -1,10 +1,11 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import {
   HealthCheckService,
   TypeOrmHealthIndicator,
   type HealthCheckResult,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { readiness } from '@app/observability';
 
 const PING_TIMEOUT_MS = 1500;
 
@@ -22,15 +23,11 @@ export class HealthController {
   }
 
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    try {
-      return await this.health.check([
-        () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
-      ]);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      void reply.code(503).header('cache-control', 'no-store');
-      return error.getResponse();
-    }
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+    return readiness(
+      this.health,
+      [() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS })],
+      reply,
+    );
   }
 }

@@ -1,3 +1,4 @@
+export { readiness } from './health';
 export { createHttpApp } from './http-server';
 export type { HttpAppOptions } from './http-server';
 export { createLogger, NestPinoLogger, ROOT_LOGGER } from './logger';

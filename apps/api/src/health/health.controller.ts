@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -10,6 +10,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
+import { readiness } from '@app/observability';
 import { REDIS } from '@app/redis';
 
 const PING_TIMEOUT_MS = 1500;
@@ -36,20 +37,13 @@ export class HealthController {
   }
 
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    try {
-      const checks: HealthIndicatorFunction[] = [
-        () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
-      ];
-      const { redis } = this;
-      if (redis) checks.push(() => this.redisCheck(redis));
-      return await this.health.check(checks);
-    } catch (error) {
-      // Terminus throws its report inside a 503; answer with the report itself.
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      void reply.code(503).header('cache-control', 'no-store');
-      return error.getResponse();
-    }
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+    const checks: HealthIndicatorFunction[] = [
+      () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
+    ];
+    const { redis } = this;
+    if (redis) checks.push(() => this.redisCheck(redis));
+    return readiness(this.health, checks, reply);
   }
 
   private async redisCheck(redis: Redis): Promise<HealthIndicatorResult> {
