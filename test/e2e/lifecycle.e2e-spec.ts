@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, LinksClient } from '../support/http';
-import { eventually, runApiToExit, spawnApi, type SpawnedApi } from '../support/process';
+import { eventually } from '../support/eventually';
+import { runApiToExit, spawnApi, type SpawnedApi } from '../support/process';
 import { TcpProxy } from '../support/tcp-proxy';
 
 jest.setTimeout(30_000);
@@ -50,10 +51,10 @@ describe('readiness when the database goes away', () => {
     expect(JSON.stringify(problem)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|snip_test|postgres/i);
 
     await proxy.open();
-    await eventually(
-      async () => (await fetch(`${api.url}/health/ready`)).status === 200,
-      '/health/ready to recover',
-    );
+    await eventually(async () => (await fetch(`${api.url}/health/ready`)).status === 200, {
+      timeoutMs: 15_000,
+      what: '/health/ready to recover',
+    });
     expect((await links.list('?limit=5')).status).toBe(200);
     expect((await links.redirect(`/${link.code}`)).status).toBe(302);
     expect(api.process.exitCode).toBeNull();
@@ -105,10 +106,10 @@ describe('graceful shutdown on SIGTERM', () => {
     await accepted;
 
     api.process.kill('SIGTERM');
-    await eventually(
-      () => api.output.some((line) => line.includes('shutting down')),
-      'the api to start shutting down',
-    );
+    await eventually(() => api.output.some((line) => line.includes('shutting down')), {
+      timeoutMs: 15_000,
+      what: 'the api to start shutting down',
+    });
     // New connections are refused (or told 503) while the request in flight still runs.
     await eventually(
       () =>
@@ -116,7 +117,7 @@ describe('graceful shutdown on SIGTERM', () => {
           (res) => res.status === 503,
           () => true,
         ),
-      'the api to stop accepting',
+      { timeoutMs: 15_000, what: 'the api to stop accepting' },
     );
     expect(api.process.exitCode).toBeNull();
 

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { api, eventually, metricValue, uniquePrefix, visit } from '../support/metrics';
+import { eventually } from '../support/eventually';
+import { api, metricValue, uniquePrefix, visit } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

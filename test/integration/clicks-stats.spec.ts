@@ -1,5 +1,6 @@
-import { createLink, eventually, metric } from '../support/clicks';
+import { createLink, metric } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventually } from '../support/eventually';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
 const CHROME =
@@ -59,7 +60,7 @@ describe('link stats, with the in-process (inline) click pipeline', () => {
     const all = await eventually(
       () => stats(api.url, code, '?includeBots=true'),
       (s) => s.totals?.clicks === 30,
-      20_000,
+      { timeoutMs: 20_000, intervalMs: 200 },
     );
     expect(all.totals).toEqual({ clicks: 30, humanClicks: 25, botClicks: 5 });
 
@@ -150,7 +151,7 @@ describe('the embedded default (PGlite, inline clicks)', () => {
       const result = await eventually(
         () => stats(api.url, code),
         (s) => s.totals?.clicks === 10,
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       expect(result.browsers).toEqual([{ value: 'Chrome', clicks: 10 }]);
     } finally {

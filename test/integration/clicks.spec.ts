@@ -4,7 +4,6 @@ import { createClickEvent } from '@app/clicks';
 import {
   ClickTcpProxy,
   createLink,
-  eventually,
   exactlyOnce,
   fireRedirects,
   metric,
@@ -18,6 +17,7 @@ import {
   type SpawnedLogs,
 } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventually } from '../support/eventually';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
 /**
@@ -89,8 +89,7 @@ async function landed(db: TestDatabase, code: string, n: number) {
   await eventually(
     () => storedClicks(db.url, code),
     (s) => s.rows >= n,
-    LAND_MS,
-    250,
+    { timeoutMs: LAND_MS, intervalMs: 250 },
   );
   // Give a straggling duplicate a chance to show up before the exact assertions.
   await new Promise((done) => setTimeout(done, 500));
@@ -151,8 +150,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     await eventually(
       () => storedClicks(db.url, code),
       (s) => s.rows >= 500,
-      LAND_MS,
-      50,
+      { timeoutMs: LAND_MS, intervalMs: 50 },
     );
     await first.stop('SIGKILL');
     const before = (await storedClicks(db.url, code)).rows;
@@ -170,8 +168,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     await eventually(
       () => storedClicks(db.url, code),
       (s) => s.rows >= 500,
-      LAND_MS,
-      50,
+      { timeoutMs: LAND_MS, intervalMs: 50 },
     );
     await doomed.stop('SIGKILL');
     expect(await firing).toEqual(new Map([[302, N]]));
@@ -188,15 +185,14 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
       await eventually(
         () => storedClicks(db.url, code),
         (s) => s.rows >= 500,
-        LAND_MS,
-        50,
+        { timeoutMs: LAND_MS, intervalMs: 50 },
       );
       await proxy.cut();
       const failuresBefore = await metric(logs.url, 'snip_clicks_store_failures_total');
       await eventually(
         () => metric(logs.url, 'snip_clicks_store_failures_total'),
         (failures) => failures > failuresBefore,
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       await new Promise((done) => setTimeout(done, 3000));
       expect((await storedClicks(db.url, code)).rows).toBeLessThan(N);
@@ -253,8 +249,7 @@ describe('broker restarted during redirects', () => {
       const stored = await eventually(
         () => storedClicks(db.url, code),
         (s) => s.rows + dropped >= N,
-        LAND_MS,
-        250,
+        { timeoutMs: LAND_MS, intervalMs: 250 },
       );
       // The buffer (100,000) outlasts a 2 s outage: nothing dropped, everything stored once.
       expect(dropped).toBe(0);
@@ -290,7 +285,7 @@ describe('broker restarted during redirects', () => {
       await eventually(
         () => storedClicks(db.url, warm.code),
         (s) => s.rows === 20,
-        LAND_MS,
+        { timeoutMs: LAND_MS, intervalMs: 200 },
       );
 
       const { code } = await createLink(apiUrl);
@@ -308,8 +303,7 @@ describe('broker restarted during redirects', () => {
             await eventually(
               () => metric(apiUrl, 'snip_clicks_dropped_total'),
               (dropped) => dropped > droppedBeforeCut,
-              60_000,
-              100,
+              { timeoutMs: 60_000, intervalMs: 100 },
             );
             await proxy.open();
           })();
@@ -321,8 +315,7 @@ describe('broker restarted during redirects', () => {
       const stored = await eventually(
         () => storedClicks(db.url, code),
         (s) => s.rows + dropped >= N,
-        LAND_MS,
-        250,
+        { timeoutMs: LAND_MS, intervalMs: 250 },
       );
       // Nothing was dropped before the outage; during it the buffer overflowed, and every event
       // dropped is counted: stored + dropped is exactly N, and what was stored is stored once.
@@ -402,7 +395,7 @@ describe('malformed events', () => {
       const dead = await eventually(
         () => redis.xrange(`${stream}:dead`, '-', '+'),
         (d) => d.length >= 5,
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       const reasons = dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]).sort();
       expect(reasons).toEqual([
@@ -448,7 +441,7 @@ describe('malformed events', () => {
       const depth = await eventually(
         async () => (await channel.checkQueue(`${names.queue}.dead`)).messageCount,
         (count) => count >= 3,
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       expect(depth).toBe(3);
       expect(await metric(logs.url, 'snip_clicks_dead_lettered_total')).toBe(3);

@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { eventually } from './eventually';
 import { built, ROOT } from './process';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -13,35 +14,6 @@ export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.
 /** A short random suffix for stream, group and queue names, so that runs never share them. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Polls `probe` until it returns a value `accept` likes, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs: number,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `condition not met within ${timeoutMs} ms; last value ${JSON.stringify(last)}` +
-          (lastError instanceof Error ? `; last error ${lastError.message}` : ''),
-      );
-    }
-    await sleep(intervalMs);
-  }
-}
 
 export interface SpawnedLogs {
   readonly url: string;
@@ -354,8 +326,7 @@ export class OwnRedis {
             .trim(),
         ),
       (reply) => reply === 'PONG',
-      10_000,
-      100,
+      { timeoutMs: 10_000, intervalMs: 100, what: `redis-server on ${this.port}` },
     );
   }
 
@@ -376,8 +347,7 @@ export class OwnRedis {
           })(),
         ),
       (alive) => !alive,
-      10_000,
-      50,
+      { timeoutMs: 10_000, intervalMs: 50, what: `redis-server ${pid} to die` },
     );
   }
 

@@ -24,20 +24,6 @@ export async function metricValue(
   return 0;
 }
 
-/** Calls `check` until it returns true or `timeoutMs` passes; returns what it last said. */
-export async function eventually(
-  check: () => Promise<boolean>,
-  timeoutMs = 5000,
-  intervalMs = 25,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((done) => setTimeout(done, intervalMs));
-  }
-}
-
 /** JSON request helper for the REST API. */
 export async function api(
   baseUrl: string,

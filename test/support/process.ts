@@ -212,16 +212,3 @@ export function runApiToExit(
     });
   }).finally(() => rmSync(dataDir, { recursive: true, force: true }));
 }
-
-/** Polls `check` until it returns true; fails with `message` if it never does within `timeoutMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  message: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${message}`);
-    await new Promise((done) => setTimeout(done, 20));
-  }
-}
