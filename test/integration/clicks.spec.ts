@@ -2,7 +2,6 @@ import * as amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { createClickEvent } from '@app/clicks';
 import {
-  ClickTcpProxy,
   createLink,
   exactlyOnce,
   fireRedirects,
@@ -19,6 +18,7 @@ import {
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { spawnApi, type SpawnedApi } from '../support/process';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * The delivery guarantee of the click pipeline, on real PostgreSQL, Redis and RabbitMQ: every
@@ -176,7 +176,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
   });
 
   it('3. still exactly N when PostgreSQL goes away for some seconds while events flow', async () => {
-    const proxy = new ClickTcpProxy('127.0.0.1', Number(new URL(db.url).port || 5432));
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(db.url).port || 5432));
     await proxy.open();
     try {
       const logs = await worker({ DATABASE_URL: proxy.rewrite(db.url) });
@@ -264,7 +264,7 @@ describe('broker restarted during redirects', () => {
   });
 
   it('4. rmq: every redirect answers; with a small buffer the overflow is dropped and counted', async () => {
-    const proxy = new ClickTcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
     const names: Names = { stream: '', queue: uniqueName('snip-clicks') };
     const BUFFER = 1000;
     let api: SpawnedApi | undefined;

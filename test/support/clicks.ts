@@ -1,7 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -231,56 +230,6 @@ export function exactlyOnce(indexes: readonly number[], n: number): string | nul
   const stray = [...seen.keys()].filter((i) => i < 0 || i >= n);
   if (missing.length === 0 && repeated.length === 0 && stray.length === 0) return null;
   return `missing ${missing.length} (${missing.slice(0, 5).join(',')}), repeated ${repeated.length}, stray ${stray.length}`;
-}
-
-/** A TCP proxy a test owns: cut it to take a service away from one process, open it to restore. */
-export class ClickTcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((done, fail) => {
-      server.once('error', fail);
-      server.listen(this.port, '127.0.0.1', () => done());
-    });
-    const address = server.address();
-    if (address !== null && typeof address === 'object') this.port = address.port;
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    if (server) await new Promise<void>((done) => server.close(() => done()));
-  }
-
-  /** `url` pointed at the proxy instead. */
-  rewrite(url: string): string {
-    const rewritten = new URL(url);
-    rewritten.hostname = '127.0.0.1';
-    rewritten.port = String(this.port);
-    return rewritten.toString();
-  }
 }
 
 /**

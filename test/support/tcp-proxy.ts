@@ -1,8 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP proxy to the shared PostgreSQL that a test can cut and restore, to take "the database" away
- * from one api without touching the server everyone else uses.
+ * A TCP proxy to a shared service (PostgreSQL, RabbitMQ) that a test can cut and restore, to take
+ * the service away from the processes it points at the proxy without touching the server everyone
+ * else uses.
  */
 export class TcpProxy {
   private server?: Server;
