@@ -9,15 +9,13 @@ import {
   OwnRedis,
   RABBITMQ_URL,
   REDIS_URL,
-  spawnLogs,
   storedClicks,
   storedIndexes,
   uniqueName,
-  type SpawnedLogs,
 } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**

@@ -1,11 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { eventually } from './eventually';
-import { built, ROOT } from './process';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -13,74 +12,6 @@ export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.
 /** A short random suffix for stream, group and queue names, so that runs never share them. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-
-export interface SpawnedLogs {
-  readonly url: string;
-  readonly process: ChildProcess;
-  readonly output: string[];
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** Runs the built logs worker (`npm run build` first) with the test profile; resolves once up. */
-export async function spawnLogs(
-  env: Record<string, string>,
-  timeoutMs = 60_000,
-): Promise<SpawnedLogs> {
-  const child = spawn(process.execPath, [built('main.js', 'logs')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      SNIP_PROFILE: 'test',
-      HOST: '127.0.0.1',
-      LOGS_PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`logs worker did not start in time:\n${output.join('\n')}`)),
-      timeoutMs,
-    );
-    const onLine = (line: string): void => {
-      if (output.length < 2000) output.push(line);
-      const match = /"url":"(http:\/\/[^"]+)".*snip logs listening/.exec(line);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        done(match[1]);
-      }
-    };
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffered = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        lines.forEach(onLine);
-      });
-    }
-    void exited.then((code) => {
-      clearTimeout(timer);
-      fail(new Error(`logs worker exited with ${code} before listening:\n${output.join('\n')}`));
-    });
-  }).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  return {
-    url,
-    process: child,
-    output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-}
 
 /** Sum of a Prometheus series from `/metrics` (every label combination, or those matching). */
 export async function metric(

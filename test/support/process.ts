@@ -53,16 +53,20 @@ export function built(name: 'main.js' | 'cli.js', app: 'api' | 'logs' = 'api'): 
   return join(snapshot, `apps/${app}/src`, name);
 }
 
-export interface SpawnedApi {
+/** A built app (the api or the logs worker) running as a process of its own. */
+export interface SpawnedApp {
   readonly url: string;
   readonly process: ChildProcess;
-  /** Every line the process wrote to stdout and stderr so far. */
+  /** Every line the process wrote to stdout and stderr so far (the logs worker: the first 2000). */
   readonly output: string[];
   /** Resolves with the exit code once the process is gone, however it ended. */
   readonly exited: Promise<number | null>;
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+export type SpawnedApi = SpawnedApp;
+export type SpawnedLogs = SpawnedApp;
 
 export interface SpawnOptions {
   readonly env?: Record<string, string>;
@@ -74,44 +78,64 @@ export interface SpawnOptions {
   readonly dataDir?: string;
 }
 
+/** The environment every process the tests start begins with. */
+const testEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  SNIP_PROFILE: 'test',
+  LOG_LEVEL: 'info',
+});
+
 /** The environment every spawned api starts from, before the caller's `env`. */
 function baseEnv(dataDir: string): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '',
-    SNIP_PROFILE: 'test',
+    ...testEnv(),
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     SHORT_CODE_SECRET: 'e2e-secret-0123456789abcdef',
-    LOG_LEVEL: 'info',
   };
 }
 
-/**
- * Runs the built api (`npm run build` first) as its own process on a free loopback port, with the
- * `test` profile, a temporary DATA_DIR, and `env` on top; resolves once it listens.
- */
-export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'snip-e2e-'));
-  const child = spawn(process.execPath, [built('main.js')], {
+/** Starts the built entry `entry` with `args`, exactly `env`, and stdout and stderr piped. */
+function launch(entry: string, args: readonly string[], env: Record<string, string>) {
+  return spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
-    env: { ...baseEnv(dataDir), ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+interface AppLaunch {
+  /** The whole environment of the process. */
+  readonly env: Record<string, string>;
+  readonly timeoutMs: number;
+  /** How many lines of output to keep; all by default. */
+  readonly keepLines?: number;
+  /** Runs once the process is gone: when it failed to start, or after `stop`. */
+  readonly cleanup?: () => void;
+}
+
+/**
+ * Runs the built `app` and resolves once it logs "snip <app> listening" with its url; kills it,
+ * and rejects with its output, if it exits first or outlives `timeoutMs`.
+ */
+async function spawnApp(app: 'api' | 'logs', options: AppLaunch): Promise<SpawnedApp> {
+  const name = app === 'api' ? 'api' : 'logs worker';
+  const listening = new RegExp(`"url":"(http://[^"]+)".*snip ${app} listening`);
+  const keepLines = options.keepLines ?? Infinity;
+  const cleanup = options.cleanup ?? (() => undefined);
+  const child = launch(built('main.js', app), [], options.env);
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const cleanup = () => {
-    if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
-  };
 
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(
-      () => fail(new Error(`api did not start in time:\n${output.join('\n')}`)),
-      options.timeoutMs ?? 60_000,
+      () => fail(new Error(`${name} did not start in time:\n${output.join('\n')}`)),
+      options.timeoutMs,
     );
     const onLine = (line: string): void => {
-      output.push(line);
-      const match = /"url":"(http:\/\/[^"]+)".*snip api listening/.exec(line);
+      if (output.length < keepLines) output.push(line);
+      const match = listening.exec(line);
       if (match?.[1]) {
         clearTimeout(timer);
         done(match[1]);
@@ -129,7 +153,7 @@ export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> 
     }
     void exited.then((code) => {
       clearTimeout(timer);
-      fail(new Error(`api exited with ${code} before listening:\n${output.join('\n')}`));
+      fail(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`));
     });
   }).catch((error: unknown) => {
     child.kill('SIGKILL');
@@ -151,17 +175,40 @@ export async function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> 
   };
 }
 
+/**
+ * Runs the built api (`npm run build` first) as its own process on a free loopback port, with the
+ * `test` profile, a temporary DATA_DIR, and `env` on top; resolves once it listens.
+ */
+export function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'snip-e2e-'));
+  return spawnApp('api', {
+    env: { ...baseEnv(dataDir), ...options.env },
+    timeoutMs: options.timeoutMs ?? 60_000,
+    cleanup: () => {
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/**
+ * Runs the built logs worker (`npm run build` first) as its own process on a free loopback port,
+ * with the `test` profile and `env` on top; resolves once it listens.
+ */
+export function spawnLogs(env: Record<string, string>, timeoutMs = 60_000): Promise<SpawnedLogs> {
+  return spawnApp('logs', {
+    env: { ...testEnv(), HOST: '127.0.0.1', LOGS_PORT: '0', ...env },
+    timeoutMs,
+    keepLines: 2000,
+  });
+}
+
 /** Runs a command-line entry of the built api to completion. */
 export function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [built('cli.js'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', SNIP_PROFILE: 'test', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = launch(built('cli.js'), args, { ...testEnv(), ...env });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -185,11 +232,7 @@ export function runApiToExit(
   timeoutMs = 30_000,
 ): Promise<FinishedProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
-  const child = spawn(process.execPath, [built('main.js')], {
-    cwd: ROOT,
-    env: { ...baseEnv(dataDir), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = launch(built('main.js'), [], { ...baseEnv(dataDir), ...env });
   let stdout = '';
   let stderr = '';
   return new Promise<FinishedProcess>((done, fail) => {
