@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
-import { api, metricValue, uniquePrefix, visit } from '../support/metrics';
+import { api, metric, uniquePrefix, visit } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,8 +23,8 @@ describe('two-tier link cache across instances', () => {
     CACHE_NEGATIVE_TTL_MS: '600000',
   });
   const primaryReads = async (url: string) =>
-    (await metricValue(url, 'snip_cache_lookups_total', { tier: 'primary', result: 'hit' })) +
-    (await metricValue(url, 'snip_cache_lookups_total', { tier: 'primary', result: 'miss' }));
+    (await metric(url, 'snip_cache_lookups_total', { tier: 'primary', result: 'hit' })) +
+    (await metric(url, 'snip_cache_lookups_total', { tier: 'primary', result: 'miss' }));
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -144,11 +144,11 @@ describe('link cache without Redis', () => {
     expect((await visit(solo.url, code)).status).toBe(302);
     expect((await visit(solo.url, code)).status).toBe(302);
     expect(
-      await metricValue(solo.url, 'snip_cache_lookups_total', { tier: 'l1', result: 'hit' }),
+      await metric(solo.url, 'snip_cache_lookups_total', { tier: 'l1', result: 'hit' }),
     ).toBeGreaterThanOrEqual(2);
-    expect(
-      await metricValue(solo.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'miss' }),
-    ).toBe(0);
+    expect(await metric(solo.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'miss' })).toBe(
+      0,
+    );
     await api(solo.url, 'PATCH', `/api/v1/links/${code}`, {
       body: { url: 'https://example.com/solo-2' },
     });

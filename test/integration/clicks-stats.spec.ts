@@ -1,6 +1,7 @@
-import { createLink, metric } from '../support/clicks';
+import { createLink } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
+import { metric } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
 const CHROME =

@@ -5,7 +5,6 @@ import {
   createLink,
   exactlyOnce,
   fireRedirects,
-  metric,
   OwnRedis,
   RABBITMQ_URL,
   REDIS_URL,
@@ -15,6 +14,7 @@ import {
 } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
+import { metric } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
 import { TcpProxy } from '../support/tcp-proxy';
 

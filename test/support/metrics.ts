@@ -4,24 +4,27 @@ import { randomBytes } from 'node:crypto';
 export const uniquePrefix = (name: string): string =>
   `snip-it-${name}-${randomBytes(4).toString('hex')}:`;
 
-/** The value of one series on `baseUrl`'s /metrics, 0 when it has not been written yet. */
-export async function metricValue(
+/**
+ * The sum of a Prometheus series on `baseUrl`'s /metrics over every label combination that carries
+ * `labels` (all of them by default); 0 when it has not been written yet.
+ */
+export async function metric(
   baseUrl: string,
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let sum = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const open = line.indexOf('{');
-    const labelText = open < 0 ? '' : line.slice(open + 1, line.indexOf('}'));
-    const present = labelText === '' ? [] : labelText.split(',');
-    if (wanted.every((label) => present.includes(label)) && present.length === wanted.length) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+      sum += Number(match[3]);
     }
   }
-  return 0;
+  return sum;
 }
 
 /** JSON request helper for the REST API. */
