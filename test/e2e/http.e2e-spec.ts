@@ -1,22 +1,13 @@
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, expectRawProblem, LinksClient, rawRequest } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('HTTP surface: paths, request ids, health, docs', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
+  const { api } = useTestApi({ env: { HTTP_MAX_URL_LENGTH: '2048' } });
   let links: LinksClient;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({ env: { DATABASE_URL: db.url, HTTP_MAX_URL_LENGTH: '2048' } });
+  beforeAll(() => {
     links = new LinksClient(api.url);
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
   });
 
   describe('malformed and long paths are a 4xx, never a 500', () => {

@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, LinksClient } from '../support/http';
 import { eventually } from '../support/eventually';
 import { runApiToExit, spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 import { TcpProxy } from '../support/tcp-proxy';
 
 jest.setTimeout(30_000);
@@ -62,17 +63,7 @@ describe('readiness when the database goes away', () => {
 });
 
 describe('graceful shutdown on SIGTERM', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({ env: { DATABASE_URL: db.url } });
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop('SIGKILL');
-    await db?.drop();
-  });
+  const { api } = useTestApi({ stopSignal: 'SIGKILL' });
 
   it('stops accepting, finishes the request in flight, then exits 0', async () => {
     const { port } = new URL(api.url);

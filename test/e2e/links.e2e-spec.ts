@@ -1,24 +1,15 @@
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, LinksClient, type LinkBody } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 const BASE = 'https://sn.ip';
 const GENERATED_CODE = /^[0-9A-Za-z]{7}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('links API (/api/v1/links)', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
+  const { api } = useTestApi({ env: { PUBLIC_BASE_URL: BASE } });
   let links: LinksClient;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({ env: { DATABASE_URL: db.url, PUBLIC_BASE_URL: BASE } });
+  beforeAll(() => {
     links = new LinksClient(api.url);
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
   });
 
   describe('POST', () => {

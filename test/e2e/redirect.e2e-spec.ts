@@ -1,7 +1,6 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, LinksClient } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 /** Reads one sample of a counter or histogram series from a Prometheus text exposition. */
 function sample(metrics: string, series: string): number {
@@ -10,18 +9,10 @@ function sample(metrics: string, series: string): number {
 }
 
 describe('redirect (GET and HEAD /:code)', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
+  const { db, api } = useTestApi({ env: { PUBLIC_BASE_URL: 'https://sn.ip' } });
   let links: LinksClient;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({ env: { DATABASE_URL: db.url, PUBLIC_BASE_URL: 'https://sn.ip' } });
+  beforeAll(() => {
     links = new LinksClient(api.url);
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
   });
 
   it.each([301, 302, 307, 308])(
@@ -209,25 +200,16 @@ describe('redirect (GET and HEAD /:code)', () => {
 });
 
 describe('redirect with REDIRECT_FORWARD_QUERY=false and a permanent max-age', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
+  const { api } = useTestApi({
+    env: {
+      REDIRECT_FORWARD_QUERY: 'false',
+      REDIRECT_PERMANENT_MAX_AGE: '3600',
+      HTTP_BODY_LIMIT_BYTES: '2048',
+    },
+  });
   let links: LinksClient;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({
-      env: {
-        DATABASE_URL: db.url,
-        REDIRECT_FORWARD_QUERY: 'false',
-        REDIRECT_PERMANENT_MAX_AGE: '3600',
-        HTTP_BODY_LIMIT_BYTES: '2048',
-      },
-    });
+  beforeAll(() => {
     links = new LinksClient(api.url);
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
   });
 
   it('redirects to the stored URL exactly, whatever the request query', async () => {

@@ -1,22 +1,11 @@
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { LinksClient } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 // Nothing listens on port 1: the configured Redis is down from the first moment.
 const DEAD_REDIS = 'redis://127.0.0.1:1';
 
 describe('Redis down', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({ env: { DATABASE_URL: db.url, REDIS_URL: DEAD_REDIS } });
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
-  });
+  const { api } = useTestApi({ env: { REDIS_URL: DEAD_REDIS } });
 
   it('starts, and readiness names Redis as degraded while staying 200', async () => {
     const res = await fetch(`${api.url}/health/ready`);

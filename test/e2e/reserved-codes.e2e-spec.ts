@@ -1,7 +1,6 @@
 import { ShortCodeCodec } from '@app/links';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { LinksClient } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 // The secret spawnApi gives every api it starts.
 const SECRET = 'e2e-secret-0123456789abcdef';
@@ -10,18 +9,8 @@ describe('generated codes never spell a reserved word', () => {
   const codec = new ShortCodeCodec(7, SECRET);
   // On a fresh database the first generated link takes id 1: reserve its code.
   const firstCode = codec.encode(1n);
-  let db: TestDatabase;
-  let api: SpawnedApi;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    api = await spawnApi({
-      env: { DATABASE_URL: db.url, RESERVED_ALIASES: firstCode, LINK_ID_BLOCK_SIZE: '10' },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
+  const { api } = useTestApi({
+    env: { RESERVED_ALIASES: firstCode, LINK_ID_BLOCK_SIZE: '10' },
   });
 
   it('skips the id whose code is reserved and hands out the next one', async () => {

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { api, uniquePrefix, visit } from '../support/metrics';
-import { runCli, spawnApi, type SpawnedApi } from '../support/process';
+import { runCli } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -12,8 +12,10 @@ interface CreatedKey {
 }
 
 describe('API keys with AUTH_REQUIRED', () => {
-  let db: TestDatabase;
-  let server: SpawnedApi;
+  const { db, api: server } = useTestApi({
+    env: { REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix('keys'), AUTH_REQUIRED: 'true' },
+    setupTimeoutMs: 120_000,
+  });
   let admin: CreatedKey;
 
   const createKey = async (name: string, role: string, expiresAt?: string) => {
@@ -26,15 +28,6 @@ describe('API keys with AUTH_REQUIRED', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await spawnApi({
-      env: {
-        DATABASE_URL: db.url,
-        REDIS_URL,
-        REDIS_KEY_PREFIX: uniquePrefix('keys'),
-        AUTH_REQUIRED: 'true',
-      },
-    });
     const cli = await runCli(['api-key:create', '--name', 'ops', '--role', 'admin'], {
       DATABASE_URL: db.url,
       LOG_LEVEL: 'warn',
@@ -43,10 +36,6 @@ describe('API keys with AUTH_REQUIRED', () => {
     admin = JSON.parse(cli.output.trim().split('\n').pop()!) as CreatedKey;
     expect(admin.key).toMatch(/^snip_/);
   }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
 
   it('refuses /api/v1 without a key (401 API_KEY_MISSING) or with a bad one (401 API_KEY_INVALID)', async () => {
     const missing = await api(server.url, 'GET', '/api/v1/links');
@@ -194,15 +183,9 @@ describe('API keys with AUTH_REQUIRED', () => {
 });
 
 describe('API keys without AUTH_REQUIRED', () => {
-  let db: TestDatabase;
-  let server: SpawnedApi;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await spawnApi({ env: { DATABASE_URL: db.url, AUTH_REQUIRED: 'false' } });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+  const { api: server } = useTestApi({
+    env: { AUTH_REQUIRED: 'false' },
+    setupTimeoutMs: 120_000,
   });
 
   it('serves requests without a key, but still refuses a bad one', async () => {

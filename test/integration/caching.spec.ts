@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { api, metric, uniquePrefix, visit } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -125,16 +126,7 @@ describe('two-tier link cache across instances', () => {
 });
 
 describe('link cache without Redis', () => {
-  let db: TestDatabase;
-  let solo: SpawnedApi;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    solo = await spawnApi({ env: { DATABASE_URL: db.url } });
-  }, 120_000);
-  afterAll(async () => {
-    await solo?.stop();
-    await db?.drop();
-  });
+  const { api: solo } = useTestApi({ setupTimeoutMs: 120_000 });
 
   it('serves from L1 alone and stays consistent with its own writes', async () => {
     const created = await api(solo.url, 'POST', '/api/v1/links', {

@@ -1,8 +1,8 @@
 import { createLink } from '../support/clicks';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { metric } from '../support/metrics';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { spawnApi } from '../support/process';
+import { useTestApi } from '../support/suite';
 
 const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
@@ -38,15 +38,9 @@ const stats = async (apiUrl: string, code: string, query = ''): Promise<Stats> =
   (await (await fetch(`${apiUrl}/api/v1/links/${code}/stats${query}`)).json()) as Stats;
 
 describe('link stats, with the in-process (inline) click pipeline', () => {
-  let db: TestDatabase;
-  let api: SpawnedApi;
-  beforeAll(async () => {
-    db = await createTestDatabase('snip_stats');
-    api = await spawnApi({ env: { DATABASE_URL: db.url, CLICKS_BATCH_INTERVAL_MS: '50' } });
-  }, 60_000);
-  afterAll(async () => {
-    await api?.stop();
-    await db?.drop();
+  const { api } = useTestApi({
+    env: { CLICKS_BATCH_INTERVAL_MS: '50' },
+    databasePrefix: 'snip_stats',
   });
 
   it('counts clicks per day and breaks them down, bots left out unless asked', async () => {

@@ -16,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { metric } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
+import { useTestApi } from '../support/suite';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -108,8 +109,7 @@ async function expectExactlyN(
 describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (transport) => {
   const names: Names = { stream: uniqueName('clicks'), queue: uniqueName('snip-clicks') };
   const env = transportEnv(transport, names);
-  let db: TestDatabase;
-  let api: SpawnedApi;
+  const { db, api } = useTestApi({ env, databasePrefix: 'snip_clicks', setupTimeoutMs: 90_000 });
   const workers: SpawnedLogs[] = [];
   const worker = async (extra: Record<string, string> = {}): Promise<SpawnedLogs> => {
     const spawned = await spawnLogs({ ...env, DATABASE_URL: db.url, ...extra });
@@ -117,19 +117,12 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     return spawned;
   };
 
-  beforeAll(async () => {
-    db = await createTestDatabase('snip_clicks');
-    api = await spawnApi({ env: { ...env, DATABASE_URL: db.url } });
-  }, 90_000);
-
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
   });
 
   afterAll(async () => {
-    await api?.stop();
     await removeBrokerState(transport, names).catch(() => undefined);
-    await db?.drop();
   });
 
   it(`1. stores the events of ${N} redirects exactly once`, async () => {
