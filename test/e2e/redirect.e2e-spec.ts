@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { query } from '../support/database';
 import { expectProblem, LinksClient } from '../support/http';
 import { useTestApi } from '../support/suite';
 
@@ -127,17 +127,12 @@ describe('redirect (GET and HEAD /:code)', () => {
     it('answers an expired link with 410, as problem+json or HTML', async () => {
       // The API refuses an expiry in the past, so the link is written straight to the database,
       // as if it had been created long ago (and never looked up, so no cache holds it).
-      const client = new Client({ connectionString: db.url });
-      await client.connect();
-      try {
-        await client.query(
-          `INSERT INTO links (id, code, url, is_custom, redirect_type, expires_at, created_at, updated_at)
-           VALUES (nextval('link_id_seq'), 'expired-1', 'https://example.com/old', true, 302,
-                   now() - interval '1 second', now() - interval '1 day', now() - interval '1 day')`,
-        );
-      } finally {
-        await client.end();
-      }
+      await query(
+        db.url,
+        `INSERT INTO links (id, code, url, is_custom, redirect_type, expires_at, created_at, updated_at)
+         VALUES (nextval('link_id_seq'), 'expired-1', 'https://example.com/old', true, 302,
+                 now() - interval '1 second', now() - interval '1 day', now() - interval '1 day')`,
+      );
       const problem = await expectProblem(await links.redirect('/expired-1'), 410, 'LINK_GONE');
       expect(problem.reason).toBe('expired');
       const html = await links.redirect('/expired-1', { headers: { accept: 'text/html' } });

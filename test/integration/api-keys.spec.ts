@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { query } from '../support/database';
 import { api, uniquePrefix, visit } from '../support/metrics';
 import { runCli } from '../support/process';
 import { useTestApi } from '../support/suite';
@@ -154,16 +154,11 @@ describe('API keys with AUTH_REQUIRED', () => {
     );
     expect((await api(server.url, 'GET', '/api/v1/links', { key: soon.key })).status).toBe(200);
     // Its hour passes: moved into the past in the database rather than waited for.
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      await client.query(
-        `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
-        [soon.id],
-      );
-    } finally {
-      await client.end();
-    }
+    await query(
+      db.url,
+      `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [soon.id],
+    );
     expect((await api(server.url, 'GET', '/api/v1/links', { key: soon.key })).status).toBe(401);
 
     expect(

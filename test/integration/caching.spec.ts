@@ -1,5 +1,4 @@
-import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, query, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { api, metric, uniquePrefix, visit } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
@@ -106,18 +105,13 @@ describe('two-tier link cache across instances', () => {
 
   it('coalesces concurrent misses on one code into one database read', async () => {
     // Written straight to the database: no cache tier knows it.
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
     const code = `cold-${Date.now().toString(36)}`;
-    try {
-      await client.query(
-        `INSERT INTO links (id, code, url, is_custom, created_at, updated_at)
-         VALUES (nextval('link_id_seq'), $1, 'https://example.com/cold', true, now(), now())`,
-        [code],
-      );
-    } finally {
-      await client.end();
-    }
+    await query(
+      db.url,
+      `INSERT INTO links (id, code, url, is_custom, created_at, updated_at)
+       VALUES (nextval('link_id_seq'), $1, 'https://example.com/cold', true, now(), now())`,
+      [code],
+    );
     const before = await primaryReads(b.url);
     const answers = await Promise.all(Array.from({ length: 50 }, () => visit(b.url, code)));
     expect(answers.map((res) => res.status)).toEqual(Array(50).fill(302));

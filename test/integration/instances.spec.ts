@@ -1,5 +1,4 @@
-import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, query, type TestDatabase } from '../support/database';
 import { LinksClient, type LinkBody } from '../support/http';
 import { spawnApi, type SpawnedApi } from '../support/process';
 
@@ -42,17 +41,12 @@ describe('two api instances on one PostgreSQL', () => {
   });
 
   it('applies each migration once although both migrate at boot', async () => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ name: string; n: string }>(
-        'SELECT name, count(*)::text AS n FROM schema_migrations GROUP BY name',
-      );
-      expect(rows.length).toBeGreaterThan(0);
-      expect(rows.filter((row) => row.n !== '1')).toEqual([]);
-    } finally {
-      await client.end();
-    }
+    const rows = await query<{ name: string; n: string }>(
+      db.url,
+      'SELECT name, count(*)::text AS n FROM schema_migrations GROUP BY name',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((row) => row.n !== '1')).toEqual([]);
   });
 
   it('creates links concurrently on both without a duplicate code or id', async () => {
@@ -70,34 +64,30 @@ describe('two api instances on one PostgreSQL', () => {
     expect(new Set(all.map((l) => l.code)).size).toBe(2 * PER_INSTANCE);
     for (const link of all) expect(link.code).toMatch(/^[0-9A-Za-z]{7}$/);
 
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows: counts } = await client.query<Record<string, string>>(
-        'SELECT count(*)::text AS n, count(DISTINCT code)::text AS codes, count(DISTINCT id)::text AS ids FROM links',
-      );
-      expect(counts[0]).toEqual({ n: '400', codes: '400', ids: '400' });
+    const counts = await query<Record<string, string>>(
+      db.url,
+      'SELECT count(*)::text AS n, count(DISTINCT code)::text AS codes, count(DISTINCT id)::text AS ids FROM links',
+    );
+    expect(counts[0]).toEqual({ n: '400', codes: '400', ids: '400' });
 
-      const { rows } = await client.query<{ id: string; code: string }>(
-        'SELECT id::text, code FROM links',
-      );
-      const byCode = new Map(rows.map((row) => [row.code, BigInt(row.id)]));
-      expect([...byCode.keys()].sort()).toEqual(all.map((l) => l.code).sort());
+    const rows = await query<{ id: string; code: string }>(
+      db.url,
+      'SELECT id::text, code FROM links',
+    );
+    const byCode = new Map(rows.map((row) => [row.code, BigInt(row.id)]));
+    expect([...byCode.keys()].sort()).toEqual(all.map((l) => l.code).sort());
 
-      // Ids come in blocks of BLOCK_SIZE, and a block belongs to one instance only.
-      const owners = new Map<bigint, Set<number>>();
-      for (const link of all) {
-        const block = (byCode.get(link.code)! - 1n) / BigInt(BLOCK_SIZE);
-        owners.set(block, (owners.get(block) ?? new Set()).add(link.instance));
-      }
-      expect([...owners.values()].filter((set) => set.size > 1)).toEqual([]);
-      // Both instances drew many blocks from the one sequence.
-      for (const instance of [0, 1]) {
-        const blocks = [...owners.values()].filter((set) => set.has(instance)).length;
-        expect(blocks).toBeGreaterThanOrEqual(PER_INSTANCE / BLOCK_SIZE);
-      }
-    } finally {
-      await client.end();
+    // Ids come in blocks of BLOCK_SIZE, and a block belongs to one instance only.
+    const owners = new Map<bigint, Set<number>>();
+    for (const link of all) {
+      const block = (byCode.get(link.code)! - 1n) / BigInt(BLOCK_SIZE);
+      owners.set(block, (owners.get(block) ?? new Set()).add(link.instance));
+    }
+    expect([...owners.values()].filter((set) => set.size > 1)).toEqual([]);
+    // Both instances drew many blocks from the one sequence.
+    for (const instance of [0, 1]) {
+      const blocks = [...owners.values()].filter((set) => set.has(instance)).length;
+      expect(blocks).toBeGreaterThanOrEqual(PER_INSTANCE / BLOCK_SIZE);
     }
 
     // Each instance serves the links the other created.

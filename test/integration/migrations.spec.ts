@@ -1,18 +1,7 @@
-import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, query, type TestDatabase } from '../support/database';
 import { runApiToExit, runCli, spawnApi } from '../support/process';
 
 jest.setTimeout(60_000);
-
-async function query<T extends object>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const linksTableExists = async (url: string): Promise<boolean> =>
   (await query<{ t: string | null }>(url, `SELECT to_regclass('public.links')::text AS t`))[0]!

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { query } from './database';
 import { eventually } from './eventually';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,32 +81,26 @@ export interface StoredClicks {
 
 /** What PostgreSQL holds for the link `code`: rows, distinct ids and referrers, rollup total. */
 export async function storedClicks(databaseUrl: string, code: string): Promise<StoredClicks> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{
-      rows: string;
-      ids: string;
-      referrers: string;
-      rollup: string | null;
-    }>(
-      `SELECT count(*) AS rows, count(DISTINCT c.id) AS ids, count(DISTINCT c.referrer) AS referrers,
-              (SELECT sum(total) FROM click_daily_rollups r WHERE r.link_id = l.id) AS rollup
-         FROM links l LEFT JOIN clicks c ON c.link_id = l.id
-        WHERE l.code = $1
-        GROUP BY l.id`,
-      [code],
-    );
-    const row = rows[0];
-    return {
-      rows: Number(row?.rows ?? 0),
-      distinctIds: Number(row?.ids ?? 0),
-      distinctReferrers: Number(row?.referrers ?? 0),
-      rollupTotal: Number(row?.rollup ?? 0),
-    };
-  } finally {
-    await client.end();
-  }
+  const [row] = await query<{
+    rows: string;
+    ids: string;
+    referrers: string;
+    rollup: string | null;
+  }>(
+    databaseUrl,
+    `SELECT count(*) AS rows, count(DISTINCT c.id) AS ids, count(DISTINCT c.referrer) AS referrers,
+            (SELECT sum(total) FROM click_daily_rollups r WHERE r.link_id = l.id) AS rollup
+       FROM links l LEFT JOIN clicks c ON c.link_id = l.id
+      WHERE l.code = $1
+      GROUP BY l.id`,
+    [code],
+  );
+  return {
+    rows: Number(row?.rows ?? 0),
+    distinctIds: Number(row?.ids ?? 0),
+    distinctReferrers: Number(row?.referrers ?? 0),
+    rollupTotal: Number(row?.rollup ?? 0),
+  };
 }
 
 /** The referrer index (i of `https://proof.test/<tag>/<i>`) of every click stored for `code`. */
@@ -115,20 +109,15 @@ export async function storedIndexes(
   code: string,
   tag: string,
 ): Promise<number[]> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ referrer: string }>(
-      `SELECT c.referrer FROM clicks c JOIN links l ON l.id = c.link_id WHERE l.code = $1`,
-      [code],
-    );
-    const prefix = `https://proof.test/${tag}/`;
-    return rows.map((r) =>
-      r.referrer.startsWith(prefix) ? Number(r.referrer.slice(prefix.length)) : -1,
-    );
-  } finally {
-    await client.end();
-  }
+  const rows = await query<{ referrer: string }>(
+    databaseUrl,
+    `SELECT c.referrer FROM clicks c JOIN links l ON l.id = c.link_id WHERE l.code = $1`,
+    [code],
+  );
+  const prefix = `https://proof.test/${tag}/`;
+  return rows.map((r) =>
+    r.referrer.startsWith(prefix) ? Number(r.referrer.slice(prefix.length)) : -1,
+  );
 }
 
 /** Asserts that `indexes` holds each of 0..n-1 exactly once; returns a description if not. */

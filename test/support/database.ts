@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, type QueryResultRow } from 'pg';
 
 /** Where the tests find a PostgreSQL they may create databases on (trust auth on loopback). */
 export const ADMIN_DATABASE_URL =
@@ -11,11 +11,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+/** Runs one statement on the database at `url`, on a connection of its own; returns the rows. */
+export async function query<T extends QueryResultRow = QueryResultRow>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<T[]> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return await run(client);
+    return (await client.query<T>(sql, params)).rows;
   } finally {
     await client.end();
   }
@@ -24,14 +29,14 @@ async function admin<T>(run: (client: Client) => Promise<T>): Promise<T> {
 /** Creates an empty database with a unique name; `drop` removes it, closing whatever is left. */
 export async function createTestDatabase(prefix = 'snip_test'): Promise<TestDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
+  await query(ADMIN_DATABASE_URL, `CREATE DATABASE "${name}"`);
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
     drop: async () => {
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await query(ADMIN_DATABASE_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
 }
