@@ -1,9 +1,8 @@
 import { query } from '../support/database';
 import { api, uniquePrefix, visit } from '../support/metrics';
 import { runCli } from '../support/process';
+import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface CreatedKey {
   readonly id: string;

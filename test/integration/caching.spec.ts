@@ -2,9 +2,8 @@ import { createTestDatabase, query, type TestDatabase } from '../support/databas
 import { eventually } from '../support/eventually';
 import { api, metric, uniquePrefix, visit } from '../support/metrics';
 import { spawnApi, type SpawnedApi } from '../support/process';
+import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * Two api processes on one database and one Redis. L1 lives 10 minutes here, so that only the

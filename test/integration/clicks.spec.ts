@@ -6,8 +6,6 @@ import {
   exactlyOnce,
   fireRedirects,
   OwnRedis,
-  RABBITMQ_URL,
-  REDIS_URL,
   storedClicks,
   storedIndexes,
   uniqueName,
@@ -16,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { metric } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
+import { RABBITMQ_URL, REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
 import { TcpProxy } from '../support/tcp-proxy';
 

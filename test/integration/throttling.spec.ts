@@ -1,8 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { api, uniquePrefix, visit } from '../support/metrics';
 import { runCli, spawnApi, type SpawnedApi } from '../support/process';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from '../support/services';
 
 const expectRateLimited = (res: { status: number; headers: Headers }): void => {
   expect(res.status).toBe(429);

@@ -6,9 +6,6 @@ import { join } from 'node:path';
 import { query } from './database';
 import { eventually } from './eventually';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
 /** A short random suffix for stream, group and queue names, so that runs never share them. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
