@@ -5,24 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query } from './database';
 import { eventually } from './eventually';
+import { LinksClient, type LinkBody } from './http';
 
 /** A short random suffix for stream, group and queue names, so that runs never share them. */
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
-export async function createLink(
+/** Creates a link to `url` on the api at `apiUrl`. */
+export const createLink = (
   apiUrl: string,
   url = 'https://example.com/landing',
-): Promise<{ code: string }> {
-  const response = await fetch(`${apiUrl}/api/v1/links`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ url }),
-  });
-  if (response.status !== 201)
-    throw new Error(`create link: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { code: string };
-}
+): Promise<LinkBody> => new LinksClient(apiUrl).create({ url });
 
 const BROWSER =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
