@@ -82,13 +82,17 @@ async function removeBrokerState(transport: Transport, names: Names): Promise<vo
   await again.close().catch(() => undefined);
 }
 
-/** Stored rows for `code` once they reach `n` (and no more come for a moment). */
-async function landed(db: TestDatabase, code: string, n: number) {
-  await eventually(
+/** Resolves once at least `n` clicks are stored for `code`, checking every `intervalMs`. */
+const storedAtLeast = (db: TestDatabase, code: string, n: number, intervalMs = 250) =>
+  eventually(
     () => storedClicks(db.url, code),
     (s) => s.rows >= n,
-    { timeoutMs: LAND_MS, intervalMs: 250 },
+    { timeoutMs: LAND_MS, intervalMs, what: `${n} clicks stored for ${code}` },
   );
+
+/** Stored rows for `code` once they reach `n` (and no more come for a moment). */
+async function landed(db: TestDatabase, code: string, n: number) {
+  await storedAtLeast(db, code, n);
   // Give a straggling duplicate a chance to show up before the exact assertions.
   await new Promise((done) => setTimeout(done, 500));
   return storedClicks(db.url, code);
@@ -137,11 +141,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     const first = await worker();
     const { code } = await createLink(api.url);
     const firing = fireRedirects(api.url, code, N, { tag: 'p2a', concurrency: 16 });
-    await eventually(
-      () => storedClicks(db.url, code),
-      (s) => s.rows >= 500,
-      { timeoutMs: LAND_MS, intervalMs: 50 },
-    );
+    await storedAtLeast(db, code, 500, 50);
     await first.stop('SIGKILL');
     const before = (await storedClicks(db.url, code)).rows;
     expect(before).toBeLessThan(N);
@@ -155,11 +155,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     await worker();
     const { code } = await createLink(api.url);
     const firing = fireRedirects(api.url, code, N, { tag: 'p2b', concurrency: 16 });
-    await eventually(
-      () => storedClicks(db.url, code),
-      (s) => s.rows >= 500,
-      { timeoutMs: LAND_MS, intervalMs: 50 },
-    );
+    await storedAtLeast(db, code, 500, 50);
     await doomed.stop('SIGKILL');
     expect(await firing).toEqual(new Map([[302, N]]));
     await expectExactlyN(db, code, 'p2b', N);
@@ -172,11 +168,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
       const logs = await worker({ DATABASE_URL: proxy.rewrite(db.url) });
       const { code } = await createLink(api.url);
       const firing = fireRedirects(api.url, code, N, { tag: 'p3', concurrency: 16 });
-      await eventually(
-        () => storedClicks(db.url, code),
-        (s) => s.rows >= 500,
-        { timeoutMs: LAND_MS, intervalMs: 50 },
-      );
+      await storedAtLeast(db, code, 500, 50);
       await proxy.cut();
       const failuresBefore = await metric(logs.url, 'snip_clicks_store_failures_total');
       await eventually(

@@ -8,7 +8,7 @@ export interface TestApiOptions {
   readonly databasePrefix?: string;
   /** The signal that stops the api after the block; SIGTERM by default. */
   readonly stopSignal?: NodeJS.Signals;
-  /** Timeout of the beforeAll hook that creates the database and starts the api; 60 s by default. */
+  /** Timeout of the beforeAll that creates the database and starts the api; 60 s by default. */
   readonly setupTimeoutMs?: number;
 }
 
