@@ -6,4 +6,10 @@ bash scripts/services.sh postgres redis rabbitmq
 npm run lint
 npm run typecheck
 npm run build
-npx jest --ci "$@"
+results="$(mktemp)"
+status=0
+npx jest --ci --json --outputFile="$results" "$@" || status=$?
+# One plain closing line for CI: "Tests: N passed, N failed".
+node -e 'const r = require(process.argv[1]); console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+rm -f "$results"
+exit "$status"
