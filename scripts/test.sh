@@ -10,6 +10,6 @@ results="$(mktemp)"
 status=0
 npx jest --ci --json --outputFile="$results" "$@" || status=$?
 # One plain closing line for CI: "Tests: N passed, N failed".
-node -e 'const r = require(process.argv[1]); console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+node -e 'const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed\n`);' "$results" || true
 rm -f "$results"
 exit "$status"
