@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKey, ApiKeyRole } from './api-key.entity';
+import type { LinkScope } from '@app/links';
 
 const KEY_PREFIX = 'snip_';
 /** 32 random bytes: 256 bits, base64url-encoded. */
@@ -41,3 +42,7 @@ export function isUsable(key: Pick<ApiKey, 'expiresAt' | 'revokedAt'>, now: Date
 export function hasRole(principal: Principal, roles: readonly ApiKeyRole[]): boolean {
   return principal.role === 'admin' || roles.includes(principal.role);
 }
+
+/** The links a principal may see and change: a user key its own, an admin every one. */
+export const scopeOf = (principal: Principal): LinkScope =>
+  principal.role === 'user' && principal.keyId !== null ? { ownerKeyId: principal.keyId } : {};

@@ -11,9 +11,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
-import { LinksService, type LinkScope } from '@app/links';
+import { LinksService } from '@app/links';
 import { ValidationFailedError } from '@app/observability';
-import type { Principal } from '../api-keys/api-key';
+import { scopeOf, type Principal } from '../api-keys/api-key';
 import { CurrentPrincipal } from '../api-keys/api-access';
 import {
   CreateLinkDto,
@@ -25,10 +25,6 @@ import {
 } from './links.dto';
 
 const DEFAULT_PAGE_SIZE = 20;
-
-/** A user key sees and changes only the links it created; admin keys see them all. */
-const scopeOf = (principal: Principal): LinkScope =>
-  principal.role === 'user' && principal.keyId !== null ? { ownerKeyId: principal.keyId } : {};
 
 @ApiTags('links')
 @ApiSecurity('api-key')

@@ -8,15 +8,10 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { LinkScope } from '@app/links';
 import { CurrentPrincipal } from '../api-keys/api-access';
-import type { Principal } from '../api-keys/api-key';
+import { scopeOf, type Principal } from '../api-keys/api-key';
 import { LinkStatsResponse, StatsQuery } from './stats.dto';
 import { StatsService } from './stats.service';
-
-/** As for the links themselves: a user key sees the stats of the links it created only. */
-const scopeOf = (principal: Principal): LinkScope =>
-  principal.role === 'user' && principal.keyId !== null ? { ownerKeyId: principal.keyId } : {};
 
 @ApiTags('links')
 @ApiSecurity('api-key')
