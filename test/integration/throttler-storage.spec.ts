@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import { register } from 'prom-client';
-import { RedisThrottlerStorage } from './redis-throttler.storage';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { RedisThrottlerStorage } from '@app/throttling';
+import { REDIS_URL } from '../support/services';
 
 async function errorCount(): Promise<number> {
   const metric = await register.getSingleMetric('snip_rate_limit_errors_total')?.get();
