@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import type { Logger } from '@app/observability';
 import { closeRedis } from '@app/redis';
+import { memoizeHandlerLookup } from './handler-lookup';
 import { clickMetrics } from './metrics';
 import { STREAM_FIELDS } from './redis-streams.client';
 
@@ -98,7 +99,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private loop: Promise<void> | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
   private readonly logger_: Logger;
-  private readonly handlers = new Map<string, MessageHandler | null>();
+  private readonly handlerFor = memoizeHandlerLookup((pattern) =>
+    this.getHandlerByPattern(pattern),
+  );
   private readonly consumed = clickMetrics.consumed();
   private readonly deadLettered = clickMetrics.deadLettered();
   private readonly lag = clickMetrics.lag();
@@ -349,19 +352,6 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     });
     await Promise.all(running);
     await this.settle(outcomes.filter((o): o is Outcome => o !== undefined));
-  }
-
-  /**
-   * Nest's own look-up JSON-parses the pattern first, which throws (and costs a stack trace) for
-   * every plain string pattern: remember the answer per pattern instead.
-   */
-  private handlerFor(pattern: string): MessageHandler | null {
-    let handler = this.handlers.get(pattern);
-    if (handler === undefined) {
-      handler = this.getHandlerByPattern(pattern);
-      if (this.handlers.size < 100) this.handlers.set(pattern, handler);
-    }
-    return handler;
   }
 
   private async invoke(

@@ -2,6 +2,7 @@ import { RmqContext, ServerRMQ, type MessageHandler, type ReadPacket } from '@ne
 import * as amqp from 'amqplib';
 import type { Logger } from '@app/observability';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
+import { memoizeHandlerLookup } from './handler-lookup';
 import { clickMetrics } from './metrics';
 import type { ClickTransport } from './publisher';
 import { RedisStreamsContext } from './redis-streams.server';
@@ -137,16 +138,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export class ClickServerRMQ extends ServerRMQ {
   private readonly deadLettered = clickMetrics.deadLettered();
   private readonly consumed = clickMetrics.consumed();
-  private readonly handlers = new Map<string, MessageHandler | null>();
+  private readonly cachedHandler = memoizeHandlerLookup((pattern) =>
+    super.getHandlerByPattern(pattern),
+  );
 
-  /** Memoised: Nest's look-up JSON-parses (and fails on) every plain string pattern. */
   override getHandlerByPattern(pattern: string): MessageHandler | null {
-    let handler = this.handlers.get(pattern);
-    if (handler === undefined) {
-      handler = super.getHandlerByPattern(pattern);
-      if (this.handlers.size < 100) this.handlers.set(pattern, handler);
-    }
-    return handler;
+    return this.cachedHandler(pattern);
   }
 
   override async handleEvent(
