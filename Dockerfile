@@ -8,15 +8,18 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Every dependency, for the build. Only the manifests are copied, so this layer is reused until
-# package.json or package-lock.json change.
-FROM ${NODE_IMAGE} AS deps
+# The package manifests and npm settings both install stages start from. Only the manifests are
+# copied, so the install layers are reused until package.json or package-lock.json change.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 ENV SCARF_ANALYTICS=false \
     npm_config_audit=false \
     npm_config_fund=false \
     npm_config_update_notifier=false
 COPY package.json package-lock.json ./
+
+# Every dependency, for the build.
+FROM manifests AS deps
 RUN npm ci
 
 # Compile apps/ and libs/ to dist/ with swc (the same `npm run build` as everywhere else).
@@ -27,13 +30,7 @@ COPY libs ./libs
 RUN npm run build
 
 # Production dependencies only.
-FROM ${NODE_IMAGE} AS prod-deps
-WORKDIR /app
-ENV SCARF_ANALYTICS=false \
-    npm_config_audit=false \
-    npm_config_fund=false \
-    npm_config_update_notifier=false
-COPY package.json package-lock.json ./
+FROM manifests AS prod-deps
 RUN npm ci --omit=dev && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
