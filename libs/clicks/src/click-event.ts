@@ -41,6 +41,18 @@ export const CLICK_LIMITS = {
 const clip = (value: string | undefined, max: number): string | null =>
   value === undefined || value === '' ? null : value.length > max ? value.slice(0, max) : value;
 
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** `new Date(ms).toISOString()`, formatted once per millisecond however many clicks share it. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Builds the event for a redirect of `link` at `at`; `ip` must already be anonymised. */
 export function createClickEvent(
   link: { readonly id: string; readonly code: string },
@@ -54,7 +66,7 @@ export function createClickEvent(
     id: uuidv7(ms),
     linkId: link.id,
     code: link.code,
-    ts: new Date(ms).toISOString(),
+    ts: isoTime(ms),
     method: visitor.method === 'HEAD' ? 'HEAD' : 'GET',
     ip: ip === null ? null : clip(ip, CLICK_LIMITS.ip),
     ua: clip(visitor.userAgent, CLICK_LIMITS.ua),

@@ -45,14 +45,15 @@ export class IpAnonymizer {
 
 /** The network part of `ip`, host bits zeroed; null for anything that is not an address. */
 export function truncateIp(ip: string, ipv4Prefix: number, ipv6Prefix: number): string | null {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped?.[1]) return truncateIp(mapped[1], ipv4Prefix, ipv6Prefix);
   if (isIPv4(ip)) {
-    const value = ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+    const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
     const mask = ipv4Prefix === 0 ? 0 : (0xffffffff << (32 - ipv4Prefix)) >>> 0;
-    const masked = (value & mask) >>> 0;
-    return [24, 16, 8, 0].map((shift) => (masked >>> shift) & 0xff).join('.');
+    const m = (((a << 24) | (b << 16) | (c << 8) | d) & mask) >>> 0;
+    return `${m >>> 24}.${(m >>> 16) & 0xff}.${(m >>> 8) & 0xff}.${m & 0xff}`;
   }
+  // An IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 client).
+  const mapped = ip.startsWith('::') ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) : null;
+  if (mapped?.[1]) return truncateIp(mapped[1], ipv4Prefix, ipv6Prefix);
   const zone = ip.indexOf('%');
   const address = zone < 0 ? ip : ip.slice(0, zone);
   if (!isIPv6(address)) return null;

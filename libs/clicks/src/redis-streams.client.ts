@@ -15,20 +15,45 @@ export interface RedisStreamsClientOptions {
 /** Field names of a stream entry: the Nest pattern and the JSON payload. */
 export const STREAM_FIELDS = { pattern: 'p', data: 'd' } as const;
 
+/** KEYS[1] the stream; ARGV: MAXLEN, the pattern, then one JSON payload per entry. */
+const XADD_BATCH = `
+local maxlen, pattern = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*',
+    '${STREAM_FIELDS.pattern}', pattern, '${STREAM_FIELDS.data}', ARGV[i])
+end
+return #ARGV - 2
+`;
+
+type StreamsRedis = Redis & {
+  snipXaddBatch(
+    stream: string,
+    maxLen: string,
+    pattern: string,
+    ...payloads: string[]
+  ): Promise<number>;
+};
+
 /**
  * Nest client of the Redis Streams transport: `emit(pattern, data)` is one XADD, and
  * `dispatchBatch` writes many entries in one pipelined round trip (what the click publisher uses).
  * Request-response is not offered: streams carry events.
  */
 export class RedisStreamsClient extends ClientProxy implements ClickTransport {
-  private redis: Redis | undefined;
+  private redis: StreamsRedis | undefined;
+  private readonly maxLen: string;
 
   constructor(private readonly options: RedisStreamsClientOptions) {
     super();
+    this.maxLen = String(options.maxLen);
   }
 
-  connect(): Promise<Redis> {
-    this.redis ??= this.options.connect();
+  connect(): Promise<StreamsRedis> {
+    if (!this.redis) {
+      const redis = this.options.connect();
+      redis.defineCommand('snipXaddBatch', { numberOfKeys: 1, lua: XADD_BATCH });
+      this.redis = redis as StreamsRedis;
+    }
     return Promise.resolve(this.redis);
   }
 
@@ -43,28 +68,16 @@ export class RedisStreamsClient extends ClientProxy implements ClickTransport {
     return this.redis as T;
   }
 
-  /** XADDs every item as one entry under `pattern`, pipelined; rejects if any XADD failed. */
+  /**
+   * XADDs every item as one entry under `pattern`, all in one script call: one command and one
+   * reply per batch instead of per event, which is what the api's core spends on clicks. Rejects
+   * if any XADD failed; a retry may then repeat entries, which the consumer drops by event id.
+   */
   async dispatchBatch(pattern: string, items: readonly unknown[]): Promise<void> {
     if (items.length === 0) return;
     const redis = await this.connect();
-    const pipeline = redis.pipeline();
-    const maxLen = String(this.options.maxLen);
-    for (const item of items) {
-      pipeline.xadd(
-        this.options.stream,
-        'MAXLEN',
-        '~',
-        maxLen,
-        '*',
-        STREAM_FIELDS.pattern,
-        pattern,
-        STREAM_FIELDS.data,
-        JSON.stringify(item),
-      );
-    }
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error !== null);
-    if (!results || failed) throw failed?.[0] ?? new Error('XADD pipeline returned nothing');
+    const payloads = items.map((item) => JSON.stringify(item));
+    await redis.snipXaddBatch(this.options.stream, this.maxLen, pattern, ...payloads);
   }
 
   deliver(events: readonly ClickEvent[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheFactory, type TwoTierCache } from '@app/caching';
+import { CacheFactory, type MaybePromise, type TwoTierCache } from '@app/caching';
 import { AppConfig, LinksConfig } from '@app/config';
 import { ValidationFailedError } from '@app/observability';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
@@ -42,6 +42,11 @@ export type Resolution =
   | { readonly state: 'missing' }
   | { readonly state: Exclude<LinkState, 'active'>; readonly link: RedirectTarget }
   | { readonly state: 'active'; readonly link: RedirectTarget };
+
+const MISSING: Resolution = { state: 'missing' };
+
+const resolution = (link: RedirectTarget | null, now: Date): Resolution =>
+  link ? { state: linkState(link, now), link } : MISSING;
 
 /** A generated code can collide only with an alias that happens to look like one; skip it. */
 const MAX_GENERATED_ATTEMPTS = 8;
@@ -168,13 +173,16 @@ export class LinksService {
 
   /**
    * Says whether, and where, `code` redirects at `now`: from the link cache (L1, then L2), else
-   * the primary, so that a link created a moment ago never 404s because a replica lags.
+   * the primary, so that a link created a moment ago never 404s because a replica lags. A value,
+   * not a promise, when L1 answers.
    */
-  async resolve(code: string, now = new Date()): Promise<Resolution> {
-    if (!CODE_PATTERN.test(code)) return { state: 'missing' };
-    const link = await this.cache.get(code, this.loadTarget);
-    if (!link) return { state: 'missing' };
-    return { state: linkState(link, now), link };
+  resolve(code: string, now = new Date()): MaybePromise<Resolution> {
+    if (!CODE_PATTERN.test(code)) return MISSING;
+    // Synchronous on an L1 hit: the hottest redirects allocate no promise and skip a microtask.
+    const link = this.cache.get(code, this.loadTarget);
+    return link instanceof Promise
+      ? link.then((found) => resolution(found, now))
+      : resolution(link, now);
   }
 
   private readonly loadTarget = async (code: string): Promise<RedirectTarget | null> => {

@@ -39,6 +39,8 @@ export async function createHttpApp(
   const { logger } = options;
   const adapter = new FastifyAdapter({
     logger: false,
+    // No Nest middleware anywhere: without middie, no request pays for its onRequest hook.
+    skipMiddie: true,
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     requestIdHeader: false,
@@ -58,6 +60,7 @@ export async function createHttpApp(
   // forms: both are refused (415), which also keeps cross-site HTML forms from posting.
   fastify.removeContentTypeParser('text/plain');
   const duration = httpRequestDuration();
+  const durations = new Map<string, { observe(seconds: number): void }>();
   const quiet = new Set(options.quietRoutes ?? []);
   const sampleRates = options.accessLogSampleRates ?? {};
 
@@ -84,10 +87,15 @@ export async function createHttpApp(
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
-    duration.observe(
-      { method: request.method, route, status_code: String(status) },
-      reply.elapsedTime / 1000,
-    );
+    // One pre-bound child per (method, route, status): prom-client hashes a label set per call.
+    // The set is bounded: Node's parser knows a fixed list of methods, routes are templates.
+    const key = `${request.method} ${status} ${route}`;
+    let child = durations.get(key);
+    if (!child) {
+      child = duration.labels(request.method, route, String(status));
+      durations.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
     if (!quiet.has(route)) {
       const rate = sampleRates[route] ?? 1;
       if (rate >= 1 || (rate > 0 && Math.random() < rate)) {

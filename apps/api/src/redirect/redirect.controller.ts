@@ -10,7 +10,8 @@ import {
   type Logger,
 } from '@app/observability';
 import { applyRateLimit, hit } from '@app/throttling';
-import { RedirectService } from './redirect.service';
+import type { MaybePromise } from '@app/caching';
+import { RedirectService, type RedirectOutcome } from './redirect.service';
 
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -39,38 +40,51 @@ export class RedirectController {
     request: FastifyRequest<{ Params: { code: string } }>,
     reply: FastifyReply,
   ): void => {
-    this.redirect(request.params.code, request, reply).catch((error: unknown) => {
-      const problem = toProblem(error);
-      if (problem.status >= 500) {
-        this.logger.error({ err: error, reqId: request.id, route: '/:code' }, 'request failed');
+    try {
+      // Off by default: then the redirect does no rate-limit work at all.
+      const outcome =
+        this.throttle.redirectPerMinute > 0
+          ? this.limited(request, reply)
+          : this.resolve(request.params.code, request);
+      // An L1 hit is answered synchronously: no promise, no microtask between lookup and reply.
+      if (outcome instanceof Promise) {
+        outcome.then(
+          (resolved) => this.send(request, reply, resolved),
+          (error: unknown) => this.fail(request, reply, error),
+        );
+      } else {
+        this.send(request, reply, outcome);
       }
-      if (!reply.sent) void sendProblem(request, reply, problem);
-    });
+    } catch (error) {
+      this.fail(request, reply, error);
+    }
   };
 
-  private async redirect(
-    code: string,
-    request: FastifyRequest,
+  private async limited(
+    request: FastifyRequest<{ Params: { code: string } }>,
     reply: FastifyReply,
-  ): Promise<void> {
-    // Off by default: then the redirect does no rate-limit work at all.
-    if (this.throttle.redirectPerMinute > 0) {
-      const limit = this.throttle.redirectPerMinute;
-      const record = await hit(this.limits, 'redirect', `ip:${request.ip}`, limit, MINUTE_MS);
-      const limited = applyRateLimit(reply, limit, record);
-      if (limited) throw limited;
-    }
-    // Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain.
-    const queryAt = request.url.indexOf('?');
-    const rawQuery = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
-    const { headers } = request;
-    const outcome = await this.redirects.handle(code, rawQuery, new Date(), {
+  ): Promise<RedirectOutcome> {
+    const limit = this.throttle.redirectPerMinute;
+    const record = await hit(this.limits, 'redirect', `ip:${request.ip}`, limit, MINUTE_MS);
+    const limited = applyRateLimit(reply, limit, record);
+    if (limited) throw limited;
+    return this.resolve(request.params.code, request);
+  }
+
+  private resolve(code: string, request: FastifyRequest): MaybePromise<RedirectOutcome> {
+    const { url, headers } = request;
+    const queryAt = url.indexOf('?');
+    return this.redirects.handle(code, queryAt < 0 ? '' : url.slice(queryAt + 1), new Date(), {
       method: request.method,
       ip: request.ip,
       userAgent: headers['user-agent'],
       referrer: headers.referer,
       acceptLanguage: headers['accept-language'],
     });
+  }
+
+  /** Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain. */
+  private send(request: FastifyRequest, reply: FastifyReply, outcome: RedirectOutcome): void {
     if (outcome.kind === 'redirect') {
       void reply
         .code(outcome.status)
@@ -89,5 +103,13 @@ export class RedirectController {
       return;
     }
     void sendProblem(request, reply.header('cache-control', 'no-store'), toProblem(error));
+  }
+
+  private fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      this.logger.error({ err: error, reqId: request.id, route: '/:code' }, 'request failed');
+    }
+    if (!reply.sent) void sendProblem(request, reply, problem);
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { ClickVisitor } from '@app/clicks';
 import { LinksConfig } from '@app/config';
-import { LinkErrors, LinksService } from '@app/links';
+import type { MaybePromise } from '@app/caching';
+import { LinkErrors, LinksService, type Resolution } from '@app/links';
 import { counter, type DomainError } from '@app/observability';
 import { ClickRecorder } from '../clicks/click-recorder';
 
@@ -27,43 +28,73 @@ const redirects = () =>
  */
 @Injectable()
 export class RedirectService {
-  private readonly outcomes = redirects();
+  /** One pre-bound counter per outcome: no label hashing per redirect. */
+  private readonly outcomes: Record<
+    'redirected' | 'not_found' | 'disabled' | 'expired',
+    { inc(): void }
+  > = (() => {
+    const total = redirects();
+    return {
+      redirected: total.labels('redirected'),
+      not_found: total.labels('not_found'),
+      disabled: total.labels('disabled'),
+      expired: total.labels('expired'),
+    };
+  })();
+  private readonly temporaryCacheControl = 'private, max-age=0';
+  private readonly permanentCacheControl: string;
 
   constructor(
     private readonly links: LinksService,
     private readonly config: LinksConfig,
     private readonly clicks: ClickRecorder,
-  ) {}
+  ) {
+    this.permanentCacheControl = `private, max-age=${config.permanentRedirectMaxAge}`;
+  }
 
-  /** `visitor` describes the request, for its click event; without one no click is recorded. */
-  async handle(
+  /**
+   * `visitor` describes the request, for its click event; without one no click is recorded. A
+   * value, not a promise, when the link cache answers from memory.
+   */
+  handle(
     code: string,
     rawQuery: string,
     now = new Date(),
     visitor?: ClickVisitor,
-  ): Promise<RedirectOutcome> {
-    const resolution = await this.links.resolve(code, now);
+  ): MaybePromise<RedirectOutcome> {
+    const resolution = this.links.resolve(code, now);
+    return resolution instanceof Promise
+      ? resolution.then((resolved) => this.outcome(resolved, code, rawQuery, now, visitor))
+      : this.outcome(resolution, code, rawQuery, now, visitor);
+  }
+
+  private outcome(
+    resolution: Resolution,
+    code: string,
+    rawQuery: string,
+    now: Date,
+    visitor: ClickVisitor | undefined,
+  ): RedirectOutcome {
     switch (resolution.state) {
       case 'missing':
-        this.outcomes.inc({ outcome: 'not_found' });
+        this.outcomes.not_found.inc();
         return { kind: 'error', error: LinkErrors.linkNotFound(code) };
       case 'disabled':
       case 'expired':
-        this.outcomes.inc({ outcome: resolution.state });
+        this.outcomes[resolution.state].inc();
         return { kind: 'error', error: LinkErrors.linkGone(code, resolution.state) };
       case 'active': {
-        this.outcomes.inc({ outcome: 'redirected' });
+        this.outcomes.redirected.inc();
         const { link } = resolution;
         // Queued, never awaited: the redirect answers whatever the click transport is doing.
         if (visitor) this.clicks.record(link, visitor, now);
         const permanent = link.redirectType === 301 || link.redirectType === 308;
-        const maxAge = permanent ? this.config.permanentRedirectMaxAge : 0;
         return {
           kind: 'redirect',
           status: link.redirectType,
           location:
             this.config.forwardQuery && rawQuery !== '' ? mergeQuery(link.url, rawQuery) : link.url,
-          cacheControl: `private, max-age=${maxAge}`,
+          cacheControl: permanent ? this.permanentCacheControl : this.temporaryCacheControl,
         };
       }
     }
