@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { CacheConfig, RedisConfig } from '@app/config';
-import { counter, ROOT_LOGGER, type Logger } from '@app/observability';
+import { counter, hotCounter, ROOT_LOGGER, type HotCounter, type Logger } from '@app/observability';
 import { closeRedis, REDIS } from '@app/redis';
 import type { Redis } from 'ioredis';
 import { RedisEvictionBus, RedisSharedTier } from './redis-tier';
@@ -63,12 +63,10 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
 
   /** A cache named `name` (its Redis keys are `<REDIS_KEY_PREFIX>cache:<name>:<key>`). */
   create<T extends object>(name: string, codec: CacheCodec<T>): TwoTierCache<T> {
-    const counted = new Map<string, { inc(): void }>();
+    const counted: Partial<Record<LookupTier, Partial<Record<LookupResult, HotCounter>>>> = {};
     const onLookup = (tier: LookupTier, result: LookupResult): void => {
-      const label = `${tier}:${result}`;
-      let child = counted.get(label);
-      if (!child) counted.set(label, (child = this.lookups.labels({ tier, result })));
-      child.inc();
+      const byResult = (counted[tier] ??= {});
+      (byResult[result] ??= hotCounter(this.lookups, { tier, result })).inc();
     };
     const onError = (operation: string, error: unknown): void => {
       this.errors.inc({ operation });

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type RequestListener, type ServerOptions } from 'node:http';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { httpRequestDuration } from './metrics';
+import { HttpFront, requestIdOf } from './http-front';
 import { DomainError, toProblem } from './problem';
 import { ProblemDetailsFilter, sendProblem } from './problem.filter';
 import { NestPinoLogger } from './logger';
@@ -25,18 +24,35 @@ export interface HttpAppOptions {
   readonly trustedProxies?: readonly string[];
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** What the server factory reads of Fastify's options (Fastify's defaults already applied). */
+interface ServerSettings {
+  readonly http?: ServerOptions;
+  readonly keepAliveTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly connectionTimeout?: number;
+}
+
+const fronts = new WeakMap<object, HttpFront>();
+
+/** The request front of an application made by `createHttpApp` (see `HttpFront`). */
+export function httpFrontOf(fastify: FastifyInstance): HttpFront {
+  const front = fronts.get(fastify);
+  if (!front) throw new Error('httpFrontOf: not an application made by createHttpApp');
+  return front;
+}
 
 /**
  * Creates a Nest application on Fastify with what every snip HTTP listener shares: request ids
  * (`x-request-id`, accepted from the client when well-formed), problem+json errors, a request
- * duration histogram labelled by route template, sampled access logs, and graceful shutdown.
+ * duration histogram labelled by route template, sampled access logs, graceful shutdown, and a
+ * front (`httpFrontOf`) where one route may be answered ahead of Fastify.
  */
 export async function createHttpApp(
   module: Type | DynamicModule,
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
   const { logger } = options;
+  const front = new HttpFront(options);
   const adapter = new FastifyAdapter({
     logger: false,
     // No Nest middleware anywhere: without middie, no request pays for its onRequest hook.
@@ -44,25 +60,28 @@ export async function createHttpApp(
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     requestIdHeader: false,
-    genReqId: (req: IncomingMessage) => {
-      const header = req.headers['x-request-id'];
-      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-    },
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // Malformed percent-encoding and over-long route parameters, rejected before any route runs.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       sendProblem(request, reply, toProblem(error));
     },
     forceCloseConnections: 'idle',
+    // The server Fastify would make, with the front's listener ahead of Fastify's.
+    serverFactory: (handler: RequestListener, settings: ServerSettings) => {
+      const server = createServer(settings.http ?? {}, front.listener(handler));
+      server.keepAliveTimeout = settings.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = settings.requestTimeout ?? 0;
+      server.setTimeout(settings.connectionTimeout ?? 0);
+      return server;
+    },
   });
   const fastify = adapter.getInstance();
+  fronts.set(fastify, front);
   // JSON is the only body snip reads. Fastify parses text/plain too, and Nest's body parser adds
   // forms: both are refused (415), which also keeps cross-site HTML forms from posting.
   fastify.removeContentTypeParser('text/plain');
-  const duration = httpRequestDuration();
-  const durations = new Map<string, { observe(seconds: number): void }>();
-  const quiet = new Set(options.quietRoutes ?? []);
-  const sampleRates = options.accessLogSampleRates ?? {};
+  fastify.addHook('onRoute', (route) => front.addRoute(route.url));
 
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
@@ -85,33 +104,14 @@ export async function createHttpApp(
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    // One pre-bound child per (method, route, status): prom-client hashes a label set per call.
-    // The set is bounded: Node's parser knows a fixed list of methods, routes are templates.
-    const key = `${request.method} ${status} ${route}`;
-    let child = durations.get(key);
-    if (!child) {
-      child = duration.labels(request.method, route, String(status));
-      durations.set(key, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
-    if (!quiet.has(route)) {
-      const rate = sampleRates[route] ?? 1;
-      if (rate >= 1 || (rate > 0 && Math.random() < rate)) {
-        logger.info(
-          {
-            reqId: request.id,
-            method: request.method,
-            route,
-            path: request.url.split('?', 1)[0],
-            status,
-            ms: Math.round(reply.elapsedTime * 100) / 100,
-          },
-          'request',
-        );
-      }
-    }
+    front.observe(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      request.url,
+      request.id,
+      reply.elapsedTime,
+    );
     done();
   });
 

@@ -5,24 +5,32 @@ import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem
 
 const MAX_INSTANCE_LENGTH = 256;
 
+/** `problem` as sent for a request to `url`: with the path it concerns and the request id. */
+export function problemFor(
+  url: string,
+  requestId: string,
+  problem: ProblemDocument,
+): ProblemDocument {
+  const path = url.split('?', 1)[0] ?? '/';
+  return {
+    ...problem,
+    instance: path.length > MAX_INSTANCE_LENGTH ? `${path.slice(0, MAX_INSTANCE_LENGTH)}…` : path,
+    requestId,
+  };
+}
+
 /** Writes a problem document as the response, with the request id and the path it concerns. */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   problem: ProblemDocument,
 ): FastifyReply {
-  const path = request.url.split('?', 1)[0] ?? '/';
-  const body: ProblemDocument = {
-    ...problem,
-    instance: path.length > MAX_INSTANCE_LENGTH ? `${path.slice(0, MAX_INSTANCE_LENGTH)}…` : path,
-    requestId: request.id,
-  };
   // Set here too: errors raised before the onRequest hook (bad percent-encoding) skip it.
   return reply
     .status(problem.status)
     .header('x-request-id', request.id)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(body);
+    .send(problemFor(request.url, request.id, problem));
 }
 
 /** The one place that turns exceptions into RFC 9457 problem+json responses. */

@@ -2,30 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottleConfig } from '@app/config';
-import {
-  ROOT_LOGGER,
-  sendProblem,
-  toProblem,
-  type DomainError,
-  type Logger,
-} from '@app/observability';
+import { ROOT_LOGGER, sendProblem, toProblem, type Logger } from '@app/observability';
 import { applyRateLimit, hit } from '@app/throttling';
 import type { MaybePromise } from '@app/caching';
+import { redirectResponse } from './redirect.response';
 import { RedirectService, type RedirectOutcome } from './redirect.service';
-
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function errorPage(error: DomainError): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${error.status} ${escapeHtml(error.title)}</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.5rem}</style></head><body><h1>${escapeHtml(error.title)}</h1><p>${escapeHtml(error.detail)}</p></body></html>`;
-}
 
 const MINUTE_MS = 60_000;
 
 /**
  * `GET /:code` and `HEAD /:code` (Fastify answers HEAD from the GET route), registered as a plain
- * Fastify route by RedirectModule: no Nest guards, pipes or interceptors, and no body parsing, on
- * the hottest path. Errors are answered here, as the global filter does for Nest routes.
+ * Fastify route by RedirectModule: no Nest guards, pipes or interceptors, and no body parsing.
+ * Most redirects never reach it (RedirectFront answers them ahead of Fastify); it serves what the
+ * front leaves: the per-IP redirect limit, percent-encoded codes, and requests during shutdown.
+ * Errors are answered here, as the global filter does for Nest routes.
  */
 @Injectable()
 export class RedirectController {
@@ -85,24 +75,8 @@ export class RedirectController {
 
   /** Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain. */
   private send(request: FastifyRequest, reply: FastifyReply, outcome: RedirectOutcome): void {
-    if (outcome.kind === 'redirect') {
-      void reply
-        .code(outcome.status)
-        .header('location', outcome.location)
-        .header('cache-control', outcome.cacheControl)
-        .send();
-      return;
-    }
-    const { error } = outcome;
-    if (request.headers.accept?.includes('text/html')) {
-      void reply
-        .code(error.status)
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(errorPage(error));
-      return;
-    }
-    void sendProblem(request, reply.header('cache-control', 'no-store'), toProblem(error));
+    const answer = redirectResponse(outcome, request.url, request.headers.accept, request.id);
+    void reply.code(answer.status).headers(answer.headers).send(answer.body);
   }
 
   private fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {

@@ -3,7 +3,7 @@ import type { ClickVisitor } from '@app/clicks';
 import { LinksConfig } from '@app/config';
 import type { MaybePromise } from '@app/caching';
 import { LinkErrors, LinksService, type Resolution } from '@app/links';
-import { counter, type DomainError } from '@app/observability';
+import { counter, hotCounter, type DomainError, type HotCounter } from '@app/observability';
 import { ClickRecorder } from '../clicks/click-recorder';
 
 export type RedirectOutcome =
@@ -28,17 +28,17 @@ const redirects = () =>
  */
 @Injectable()
 export class RedirectService {
-  /** One pre-bound counter per outcome: no label hashing per redirect. */
+  /** One hot counter per outcome: no label hashing per redirect. */
   private readonly outcomes: Record<
     'redirected' | 'not_found' | 'disabled' | 'expired',
-    { inc(): void }
+    HotCounter
   > = (() => {
     const total = redirects();
     return {
-      redirected: total.labels('redirected'),
-      not_found: total.labels('not_found'),
-      disabled: total.labels('disabled'),
-      expired: total.labels('expired'),
+      redirected: hotCounter(total, { outcome: 'redirected' }),
+      not_found: hotCounter(total, { outcome: 'not_found' }),
+      disabled: hotCounter(total, { outcome: 'disabled' }),
+      expired: hotCounter(total, { outcome: 'expired' }),
     };
   })();
   private readonly temporaryCacheControl = 'private, max-age=0';

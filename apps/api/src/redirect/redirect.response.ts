@@ -1,0 +1,53 @@
+import { PROBLEM_CONTENT_TYPE, problemFor, toProblem, type DomainError } from '@app/observability';
+import type { RedirectOutcome } from './redirect.service';
+
+/** A redirect's answer, whichever server writes it (the front handler or the Fastify route). */
+export interface RedirectResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function errorPage(error: DomainError): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${error.status} ${escapeHtml(error.title)}</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.5rem}</style></head><body><h1>${escapeHtml(error.title)}</h1><p>${escapeHtml(error.detail)}</p></body></html>`;
+}
+
+/**
+ * The response to a redirect request: the redirect itself, or for an unknown, disabled or expired
+ * link a small HTML page for browsers and problem+json for everyone else, never cached.
+ */
+export function redirectResponse(
+  outcome: RedirectOutcome,
+  url: string,
+  accept: string | undefined,
+  requestId: string,
+): RedirectResponse {
+  if (outcome.kind === 'redirect') {
+    return {
+      status: outcome.status,
+      headers: { location: outcome.location, 'cache-control': outcome.cacheControl },
+    };
+  }
+  const { error } = outcome;
+  if (accept?.includes('text/html')) {
+    return {
+      status: error.status,
+      headers: { 'cache-control': 'no-store', 'content-type': 'text/html; charset=utf-8' },
+      body: errorPage(error),
+    };
+  }
+  return failureResponse(error, url, requestId);
+}
+
+/** Any error as a problem+json response, never cached. */
+export function failureResponse(error: unknown, url: string, requestId: string): RedirectResponse {
+  const problem = toProblem(error);
+  return {
+    status: problem.status,
+    headers: { 'cache-control': 'no-store', 'content-type': PROBLEM_CONTENT_TYPE },
+    body: JSON.stringify(problemFor(url, requestId, problem)),
+  };
+}
