@@ -1,37 +1,29 @@
-import { randomFillSync } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-/** Random bytes drawn in blocks: one syscall per 409 ids instead of one per id. */
-const POOL_SIZE = 4096;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let poolOffset = POOL_SIZE;
+let lastMs = Number.NaN;
+let lastPrefix = '';
 
-function randomBytes10(): Buffer {
-  if (poolOffset + 10 > POOL_SIZE) {
-    randomFillSync(pool);
-    poolOffset = 0;
+/** `tttttttt-tttt-` for the 48-bit millisecond time, made once per millisecond. */
+function timePrefix(ms: number): string {
+  if (ms !== lastMs) {
+    const time = ms.toString(16).padStart(12, '0');
+    lastPrefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-`;
+    lastMs = ms;
   }
-  const bytes = pool.subarray(poolOffset, poolOffset + 10);
-  poolOffset += 10;
-  return bytes;
+  return lastPrefix;
 }
-
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids sort by time, and the
  * time in an id is the click's time, which decides its day partition.
+ *
+ * The random part is taken from a v4 UUID (`crypto.randomUUID`, which draws from a cached pool of
+ * random bytes): its last 74 random bits already sit where v7 wants them, behind the same variant
+ * bits, so only the time and the version digit are replaced.
  */
 export function uuidv7(ms: number = Date.now()): string {
-  const random = randomBytes10();
-  const time = ms.toString(16).padStart(12, '0');
-  const b = (i: number): string => HEX[random[i]!]!;
-  // version 7 in the high nibble of byte 6, variant 10 in the high bits of byte 8.
-  const version = HEX[(random[0]! & 0x0f) | 0x70]!;
-  const variant = HEX[(random[2]! & 0x3f) | 0x80]!;
-  return (
-    `${time.slice(0, 8)}-${time.slice(8, 12)}-${version}${b(1)}-${variant}${b(3)}-` +
-    `${b(4)}${b(5)}${b(6)}${b(7)}${b(8)}${b(9)}`
-  );
+  // v4: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx; from index 15 on, all but the variant is random.
+  return `${timePrefix(ms)}7${randomUUID().slice(15)}`;
 }
 
 export const UUID_V7_PATTERN =
