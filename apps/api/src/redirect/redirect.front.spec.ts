@@ -2,10 +2,12 @@ import { codeEnd } from './redirect.front';
 
 describe('codeEnd', () => {
   const code63 = `${'Ab9_-'.repeat(12)}Xyz`;
+  const code64 = `${code63}_`;
   const code65 = `${code63}_Q`;
 
   it('has codes of the lengths the table below relies on', () => {
     expect(code63).toHaveLength(63);
+    expect(code64).toHaveLength(64);
     expect(code65).toHaveLength(65);
   });
 
@@ -18,6 +20,8 @@ describe('codeEnd', () => {
     ['/abc?x=1?y=/2', 4],
     [`/${code63}`, 64],
     [`/${code63}?utm_source=mail`, 64],
+    [`/${code64}`, 65],
+    [`/${code64}?utm_source=mail`, 65],
     ['/', -1],
     ['', -1],
     ['/?x=1', -1],

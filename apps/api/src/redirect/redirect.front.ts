@@ -22,13 +22,15 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
  */
 export function codeEnd(url: string): number {
   if (url.charCodeAt(0) !== 47 /* / */) return -1;
+  // Scans at most one character past the longest code, enough to tell that a code is too long.
+  const limit = Math.min(url.length, MAX_CODE_LENGTH + 2);
   let end = 1;
-  while (end < url.length && end <= MAX_CODE_LENGTH) {
+  while (end < limit) {
     const c = url.charCodeAt(end);
     if (c >= 128 || CODE_CHARS[c] !== 1) break;
     end++;
   }
-  if (end === 1 || end > MAX_CODE_LENGTH) return -1;
+  if (end === 1 || end - 1 > MAX_CODE_LENGTH) return -1;
   return end === url.length || url.charCodeAt(end) === 63 /* ? */ ? end : -1;
 }
 
