@@ -1,18 +1,25 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
+import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 
 /**
  * The redirect benchmark: starts a bare Fastify yardstick and the built api (real PostgreSQL and
- * Redis on 127.0.0.1), pinned to core 0 with the load generator on core 1 when taskset exists,
- * and prints req/s, p50 and p99 per scenario, the ratios to the yardstick, and p99 at half the
- * peak rate. Bounded in time: BENCH_SECONDS (default 8) per measurement.
+ * Redis on 127.0.0.1), pinned to core 0 with the load generator, wrk, on core 1 when taskset
+ * exists, and prints req/s, p50 and p99 per scenario, the ratios to the yardstick, and p99 at half
+ * the peak rate, with the load paced (Poisson arrivals, see load.lua) rather than in bursts.
+ * Every response's status is checked: a socket error, a timeout or an unexpected status is
+ * printed, and makes the run exit with 1. Bounded in time: BENCH_SECONDS (default 8) per
+ * measurement.
  *
  *   npm run bench:redirect
+ *   BENCH_SCENARIOS=2,unknown npm run bench:redirect      (scenarios by number or name prefix)
+ *   BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:redirect
+ *
+ * BENCH_CONNECTIONS (default 50) sets the closed-loop connections; BENCH_API_NODE_ARGS goes to
+ * node for each measured api process (not for the one that only seeds the database).
  */
 
 /** The repository (its config/ folder); npm runs scripts from there. */
@@ -29,6 +36,20 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LINKS = 10_000;
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? '')
+  .split(',')
+  .map((name) => name.trim().toLowerCase())
+  .filter(Boolean);
+const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** The wrk script, and the script that installs wrk when it is missing. */
+const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
+const BENCH_TOOLS = join(ROOT, 'scripts/bench-tools.sh');
+/**
+ * Paced runs keep a connection's mean wait between requests at 12 ms or more (wrk's delays are
+ * whole milliseconds), so they use ceil(rate x 0.012) connections, at most this many.
+ */
+const PACED_WAIT_S = 0.012;
+const PACED_MAX_CONNECTIONS = 1000;
 const HOT_URL = 'https://example.com/spring-sale?utm_source=bench';
 
 const hasTaskset = (() => {
@@ -81,9 +102,13 @@ function startServer(args: string[], env: Record<string, string>, ready: RegExp)
   });
 }
 
-function startApi(env: Record<string, string>, dataDir: string): Promise<Server> {
+function startApi(
+  env: Record<string, string>,
+  dataDir: string,
+  nodeArgs: string[] = [],
+): Promise<Server> {
   return startServer(
-    [API_MAIN],
+    [...nodeArgs, API_MAIN],
     {
       SNIP_PROFILE: 'test',
       HOST: '127.0.0.1',
@@ -99,40 +124,165 @@ function startApi(env: Record<string, string>, dataDir: string): Promise<Server>
   );
 }
 
+/** What a run asks for: one path, or /<prefix>1 .. /<prefix><LINKS> in turn, and the answer. */
+interface Target {
+  readonly url: string;
+  readonly paths: { readonly fixed: string } | { readonly cycle: string };
+  readonly expectStatus: number;
+}
+
+/** The line of JSON load.lua prints when wrk is done. */
+interface WrkReport {
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly max_ms: number;
+  readonly errors: {
+    readonly connect: number;
+    readonly read: number;
+    readonly write: number;
+    readonly timeout: number;
+    readonly status: number;
+  };
+  readonly unexpected: number;
+  readonly unexpected_statuses: Record<string, number>;
+}
+
 interface Measurement {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
-  readonly errors: number;
+  readonly max: number;
+  /** Socket errors, timeouts and unexpected statuses, in words; empty when every answer was right. */
+  readonly failures: string[];
 }
 
-/** Loads `base` with paths from `next` for `seconds`, optionally at a fixed overall rate. */
-async function load(
-  base: string,
-  next: () => string,
+interface Paced extends Measurement {
+  /** The rate asked for, req/s. */
+  readonly rate: number;
+  readonly connections: number;
+  /** Achieved rate / the rate asked for. */
+  readonly reached: number;
+  readonly onTarget: boolean;
+}
+
+/** Every failure seen, labelled, for the closing summary and the exit code. */
+const failures: string[] = [];
+
+/** The wrk command line for a run (without the environment that configures load.lua). */
+function wrkArgv(target: Target, seconds: number, connections: number): string[] {
+  const url = 'fixed' in target.paths ? target.url + target.paths.fixed : target.url;
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', LOAD_LUA, '--latency', url];
+  return hasTaskset ? ['taskset', '-c', '1', 'wrk', ...args] : ['wrk', ...args];
+}
+
+/**
+ * Runs wrk against `target` for `seconds`: a closed loop without `rate`, else paced at `rate`
+ * req/s in total. Any failure is printed at once and remembered under `label`.
+ */
+function wrk(
+  label: string,
+  target: Target,
   seconds: number,
-  overallRate?: number,
+  connections: number,
+  rate = 0,
 ): Promise<Measurement> {
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: seconds,
-    ...(overallRate ? { overallRate } : {}),
-    requests: [{ setupRequest: (request) => ({ ...request, path: next() }) }],
+  const [command = 'wrk', ...argv] = wrkArgv(target, seconds, connections);
+  const child = spawn(command, argv, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SNIP_WRK_EXPECT: String(target.expectStatus),
+      SNIP_WRK_PREFIX: 'cycle' in target.paths ? target.paths.cycle : '',
+      SNIP_WRK_COUNT: String(LINKS),
+      SNIP_WRK_RATE: String(rate),
+      SNIP_WRK_THREADS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const unexpected = result.errors + result.timeouts + (result['5xx'] ?? 0);
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: unexpected,
-  };
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // wrk stops by itself after `seconds`; this only guards against a wrk that hangs.
+  const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+  return new Promise<Measurement>((done, fail) => {
+    child.once('error', (error) => {
+      clearTimeout(guard);
+      fail(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(guard);
+      const line = stdout
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (code !== 0 || line === undefined) {
+        fail(new Error(`${command} ${argv.join(' ')}: ${code ?? signal}\n${stdout}${stderr}`));
+        return;
+      }
+      const report = JSON.parse(line) as WrkReport;
+      const found: string[] = [];
+      const { connect, read, write, timeout } = report.errors;
+      if (connect + read + write > 0) {
+        found.push(`socket errors: connect ${connect}, read ${read}, write ${write}`);
+      }
+      if (timeout > 0) found.push(`${timeout} timeouts`);
+      if (report.unexpected > 0) {
+        const statuses = Object.entries(report.unexpected_statuses)
+          .map(([status, n]) => `${n} x ${status}`)
+          .join(', ');
+        found.push(`${report.unexpected} answers not ${target.expectStatus}: ${statuses}`);
+      }
+      if (report.requests === 0) found.push('no answer at all');
+      if (stderr.trim()) found.push(`wrk: ${stderr.trim()}`);
+      for (const failure of found) {
+        failures.push(`${label}: ${failure}`);
+        log(`  ! ${label}: ${failure}`);
+      }
+      done({
+        rps: report.rps,
+        p50: report.p50_ms,
+        p99: report.p99_ms,
+        max: report.max_ms,
+        failures: found,
+      });
+    });
+  });
+}
+
+/** The closed loop: CONNECTIONS connections, each sending its next request on each answer. */
+function peak(label: string, target: Target, seconds = SECONDS): Promise<Measurement> {
+  return wrk(label, target, seconds, CONNECTIONS);
+}
+
+/** Paced at half `peakRps`, with Poisson arrivals over enough connections (see load.lua). */
+async function halfPeak(label: string, target: Target, peakRps: number): Promise<Paced> {
+  const rate = Math.max(1, Math.round(peakRps / 2));
+  const connections = Math.min(PACED_MAX_CONNECTIONS, Math.ceil(rate * PACED_WAIT_S));
+  const m = await wrk(label, target, SECONDS, connections, rate);
+  const reached = m.rps / rate;
+  return { ...m, rate, connections, reached, onTarget: Math.abs(reached - 1) <= 0.1 };
+}
+
+const ms = (value: number): string => value.toFixed(2);
+const percent = (value: number): string => `${(value * 100).toFixed(0)}%`;
+
+/** How a paced run went, in words, saying so when it missed its rate by more than 10%. */
+function describePaced(half: Paced): string {
+  return (
+    `paced at ${half.rate} req/s on ${half.connections} connections: ` +
+    `reached ${Math.round(half.rps)} req/s (${percent(half.reached)})` +
+    (half.onTarget ? '' : ' OFF TARGET by more than 10%, so not a half-peak figure') +
+    `, p50 ${ms(half.p50)} ms, p99 ${ms(half.p99)} ms, max ${ms(half.max)} ms`
+  );
 }
 
 interface Scenario {
   readonly name: string;
   readonly server: () => Promise<Server>;
-  readonly path: () => () => string;
+  readonly paths: Target['paths'];
   readonly expectStatus: number;
   /** Run once before measuring (such as a pass over every code). */
   readonly prime?: (url: string) => Promise<void>;
@@ -148,7 +298,25 @@ async function metric(url: string, pattern: RegExp): Promise<number> {
   return Number(pattern.exec(text)?.[1] ?? 0);
 }
 
+/** The scenarios BENCH_SCENARIOS names (by 1-based number or name prefix), or all of them. */
+function chooseScenarios(scenarios: Scenario[]): Scenario[] {
+  if (SCENARIOS.length === 0) return scenarios;
+  const chosen = scenarios.filter((scenario, index) =>
+    SCENARIOS.some((wanted) =>
+      /^\d+$/.test(wanted)
+        ? Number(wanted) === index + 1
+        : scenario.name.toLowerCase().startsWith(wanted),
+    ),
+  );
+  if (chosen.length === 0) {
+    const names = scenarios.map((scenario, index) => `${index + 1}. ${scenario.name}`);
+    throw new Error(`BENCH_SCENARIOS matches no scenario of:\n${names.join('\n')}`);
+  }
+  return chosen;
+}
+
 async function main(): Promise<void> {
+  execFileSync('bash', [BENCH_TOOLS], { stdio: 'inherit' });
   if (hasTaskset) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
   const stamp = `${Date.now().toString(36)}`;
   const dbName = `snip_bench_${stamp}`;
@@ -194,19 +362,18 @@ async function main(): Promise<void> {
     );
     await db.end();
 
-    let i = 0;
-    const cycle = (prefix: string) => () => () => `/${prefix}${(i++ % LINKS) + 1}`;
     const scenarios: Scenario[] = [
       {
         name: 'L1 hit, one hot link',
-        server: () => startApi({ ...common, REDIS_URL }, dataDir),
-        path: () => () => '/hot-link',
+        server: () => startApi({ ...common, REDIS_URL }, dataDir, API_NODE_ARGS),
+        paths: { fixed: '/hot-link' },
         expectStatus: 302,
       },
       {
         name: 'L2 hit, 10,000 links (L1 off)',
-        server: () => startApi({ ...common, REDIS_URL, CACHE_L1_MAX_ENTRIES: '0' }, dataDir),
-        path: cycle('bench-'),
+        server: () =>
+          startApi({ ...common, REDIS_URL, CACHE_L1_MAX_ENTRIES: '0' }, dataDir, API_NODE_ARGS),
+        paths: { cycle: 'bench-' },
         expectStatus: 302,
         prime: async (url) => {
           for (let n = 1; n <= LINKS; n += 100) {
@@ -218,15 +385,20 @@ async function main(): Promise<void> {
       },
       {
         name: 'miss to the database, 10,000 links (no cache)',
-        server: () => startApi({ ...common, CACHE_L1_MAX_ENTRIES: '0' }, dataDir),
-        path: cycle('bench-'),
+        server: () => startApi({ ...common, CACHE_L1_MAX_ENTRIES: '0' }, dataDir, API_NODE_ARGS),
+        paths: { cycle: 'bench-' },
         expectStatus: 302,
       },
       {
         name: 'unknown codes, 10,000 (negative cache)',
         // Negative entries outlive the run, so every code costs one database read, at priming.
-        server: () => startApi({ ...common, REDIS_URL, CACHE_NEGATIVE_TTL_MS: '600000' }, dataDir),
-        path: cycle('nope-'),
+        server: () =>
+          startApi(
+            { ...common, REDIS_URL, CACHE_NEGATIVE_TTL_MS: '600000' },
+            dataDir,
+            API_NODE_ARGS,
+          ),
+        paths: { cycle: 'nope-' },
         expectStatus: 404,
         prime: async (url) => {
           for (let n = 1; n <= LINKS; n += 100) {
@@ -237,42 +409,60 @@ async function main(): Promise<void> {
         },
       },
     ];
+    const chosen = chooseScenarios(scenarios);
+    const firstPath = (paths: Target['paths']): string =>
+      'fixed' in paths ? paths.fixed : `/${paths.cycle}1`;
 
     // The yardstick stays up (idle between its runs) and is measured right before each scenario,
     // so that each ratio compares two measurements taken moments apart on the same core.
     const bare = await started(
       startServer([BARE_MAIN, '0', 'hot-link', HOT_URL], {}, /listening (http:\/\/\S+)/),
     );
-    const barePath = () => '/hot-link';
-    await check(bare.url, barePath(), 302);
-    await load(bare.url, barePath, WARMUP_SECONDS);
+    const bareTarget: Target = { url: bare.url, paths: { fixed: '/hot-link' }, expectStatus: 302 };
+    await check(bare.url, '/hot-link', 302);
+    await peak('bare Fastify, warm-up', bareTarget, WARMUP_SECONDS);
+    // Once: what the machine itself adds to the tail at half the yardstick's own peak.
+    const bareAlone = await peak('bare Fastify', bareTarget);
+    const bareHalf = await halfPeak('bare Fastify, half peak', bareTarget, bareAlone.rps);
+    log(
+      `bare Fastify: ${Math.round(bareAlone.rps)} req/s, p50 ${ms(bareAlone.p50)} ms, ` +
+        `p99 ${ms(bareAlone.p99)} ms | ${describePaced(bareHalf)}` +
+        (bareAlone.failures.length + bareHalf.failures.length > 0
+          ? ' | FAILED: wrong answers, see the lines marked !'
+          : ''),
+    );
 
     const results: {
       name: string;
       bare: Measurement;
       peak: Measurement;
-      half: Measurement;
+      half: Paced;
       dbReads: number;
     }[] = [];
-    for (const scenario of scenarios) {
+    for (const scenario of chosen) {
       const server = await started(scenario.server());
-      const next = scenario.path();
-      await check(server.url, next(), scenario.expectStatus);
+      const target: Target = {
+        url: server.url,
+        paths: scenario.paths,
+        expectStatus: scenario.expectStatus,
+      };
+      await check(server.url, firstPath(scenario.paths), scenario.expectStatus);
       await scenario.prime?.(server.url);
-      await load(server.url, next, WARMUP_SECONDS);
-      const yardstick = await load(bare.url, barePath, SECONDS);
-      const peak = await load(server.url, next, SECONDS);
-      const half = await load(server.url, next, SECONDS, Math.max(1, Math.round(peak.rps / 2)));
+      await peak(`${scenario.name}, warm-up`, target, WARMUP_SECONDS);
+      const yardstick = await peak(`bare Fastify before ${scenario.name}`, bareTarget);
+      const top = await peak(scenario.name, target);
+      const half = await halfPeak(`${scenario.name}, half peak`, target, top.rps);
       const dbReads = await metric(
         server.url,
         /snip_cache_lookups_total\{tier="primary",result="miss"\} (\d+)/,
       );
-      results.push({ name: scenario.name, bare: yardstick, peak, half, dbReads });
+      results.push({ name: scenario.name, bare: yardstick, peak: top, half, dbReads });
+      const wrong = yardstick.failures.length + top.failures.length + half.failures.length;
       log(
-        `${scenario.name}: ${Math.round(peak.rps)} req/s, p50 ${peak.p50} ms, p99 ${peak.p99} ms` +
-          ` (bare Fastify just before: ${Math.round(yardstick.rps)} req/s)` +
-          ` | at ${Math.round(peak.rps / 2)} req/s: p99 ${half.p99} ms` +
-          (peak.errors + half.errors ? ` | ${peak.errors + half.errors} errors` : ''),
+        `${scenario.name}: ${Math.round(top.rps)} req/s, p50 ${ms(top.p50)} ms, ` +
+          `p99 ${ms(top.p99)} ms (bare Fastify just before: ${Math.round(yardstick.rps)} req/s)` +
+          ` | ${describePaced(half)}` +
+          (wrong ? ` | FAILED: wrong answers, see the lines marked !` : ''),
       );
       await server.stop();
       servers.splice(servers.indexOf(server), 1);
@@ -280,21 +470,43 @@ async function main(): Promise<void> {
 
     log('');
     log(
-      '| scenario | req/s | p50 ms | p99 ms | bare Fastify req/s, same moment | ratio | p99 ms at half peak | DB reads for unknown codes |',
+      '| scenario | req/s | p50 ms | p99 ms | bare Fastify req/s, same moment | ratio |' +
+        ' p99 ms at half peak | half-peak rate reached | DB reads for unknown codes |',
     );
-    log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
+      const invalid = [r.bare, r.peak, r.half].some((m) => m.failures.length > 0);
       log(
-        `| ${r.name} | ${Math.round(r.peak.rps)} | ${r.peak.p50} | ${r.peak.p99} | ` +
-          `${Math.round(r.bare.rps)} | ${((r.peak.rps / r.bare.rps) * 100).toFixed(0)}% | ` +
-          `${r.half.p99} | ${r.name.startsWith('unknown') ? r.dbReads : ''} |`,
+        `| ${r.name}${invalid ? ' (FAILED, wrong answers)' : ''} | ${Math.round(r.peak.rps)} | ` +
+          `${ms(r.peak.p50)} | ${ms(r.peak.p99)} | ${Math.round(r.bare.rps)} | ` +
+          `${percent(r.peak.rps / r.bare.rps)} | ${ms(r.half.p99)} | ` +
+          `${percent(r.half.reached)} of ${r.half.rate}${r.half.onTarget ? '' : ' (off target)'} | ` +
+          `${r.name.startsWith('unknown') ? r.dbReads : ''} |`,
       );
     }
     log('');
     log(
+      `bare Fastify alone: ${Math.round(bareAlone.rps)} req/s, p99 ${ms(bareAlone.p99)} ms; ` +
+        `at half its peak (paced): p99 ${ms(bareHalf.p99)} ms` +
+        (bareHalf.onTarget ? '' : ` (reached only ${percent(bareHalf.reached)} of the rate)`),
+    );
+    log(
       `cores: server ${hasTaskset ? '0' : 'any'}, load ${hasTaskset ? '1' : 'any'}; ` +
         `${CONNECTIONS} connections, ${SECONDS} s per measurement`,
     );
+    const shown = (argv: string[]): string =>
+      argv.map((arg) => (arg === LOAD_LUA ? relative(ROOT, arg) : arg)).join(' ');
+    log(
+      `load: ${shown(wrkArgv({ ...bareTarget, url: '<server>' }, SECONDS, CONNECTIONS))}; ` +
+        `half peak: the same with -c<ceil(R x ${PACED_WAIT_S})> (at most ` +
+        `${PACED_MAX_CONNECTIONS}) and SNIP_WRK_RATE=R, R = round(peak / 2)`,
+    );
+    if (failures.length > 0) {
+      log('');
+      log(`FAILED: ${failures.length} measurements saw wrong answers:`);
+      for (const failure of failures) log(`  ${failure}`);
+      process.exitCode = 1;
+    }
   } finally {
     for (const server of servers) await server.stop();
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
