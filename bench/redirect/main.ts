@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -31,7 +32,8 @@ const ROOT = process.cwd();
 const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
 const BARE_MAIN = join(__dirname, 'bare.js');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** An existing Redis to use; without it the bench starts its own (see ownRedis). */
+const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -315,9 +317,69 @@ function chooseScenarios(scenarios: Scenario[]): Scenario[] {
   return chosen;
 }
 
+/** A free loopback TCP port. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createNetServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * A redis-server of the bench's own on a free port, so that the shared one is left alone and every
+ * run starts from an empty Redis. It is not pinned: pinned to core 1 it slowed the load generator
+ * (L2 hits fell from 23k to 19k req/s), and on core 0 it would slow the api; like PostgreSQL, it
+ * goes where the scheduler puts it, as it would on any machine without a core of its own. Without
+ * redis-server on the PATH, the shared one at 127.0.0.1:6379.
+ */
+async function ownRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (BENCH_REDIS_URL) return { url: BENCH_REDIS_URL, stop: () => Promise.resolve() };
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return { url: 'redis://127.0.0.1:6379', stop: () => Promise.resolve() };
+  }
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // Never left behind, whatever ends the bench.
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      probe.disconnect();
+      if (attempt >= 50) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+  probe.disconnect();
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   execFileSync('bash', [BENCH_TOOLS], { stdio: 'inherit' });
   if (hasTaskset) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
+  const redisServer = await ownRedis();
+  const REDIS_URL = redisServer.url;
   const stamp = `${Date.now().toString(36)}`;
   const dbName = `snip_bench_${stamp}`;
   const prefix = `bench:${stamp}:`;
@@ -492,6 +554,7 @@ async function main(): Promise<void> {
     );
     log(
       `cores: server ${hasTaskset ? '0' : 'any'}, load ${hasTaskset ? '1' : 'any'}; ` +
+        `Redis ${REDIS_URL}${BENCH_REDIS_URL ? '' : ' (own, any core)'}; ` +
         `${CONNECTIONS} connections, ${SECONDS} s per measurement`,
     );
     const shown = (argv: string[]): string =>
@@ -515,6 +578,7 @@ async function main(): Promise<void> {
     const keys = await redis.keys(`${prefix}*`);
     for (let n = 0; n < keys.length; n += 1000) await redis.del(...keys.slice(n, n + 1000));
     redis.disconnect();
+    await redisServer.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
