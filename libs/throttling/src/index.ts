@@ -1,3 +1,10 @@
-export { applyRateLimit, hit, RateLimitGuard, rateLimited, trackerKey } from './rate-limit';
+export {
+  applyRateLimit,
+  hit,
+  ipTracker,
+  RateLimitGuard,
+  rateLimited,
+  trackerKey,
+} from './rate-limit';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
 export type { RateLimitRecord } from './redis-throttler.storage';

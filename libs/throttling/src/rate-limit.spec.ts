@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { applyRateLimit } from './rate-limit';
+import { applyRateLimit, ipTracker } from './rate-limit';
 
 function fakeReply() {
   const headers: Record<string, unknown> = {};
@@ -48,5 +48,25 @@ describe('applyRateLimit', () => {
       'ratelimit-reset': 60,
       'retry-after': 60,
     });
+  });
+});
+
+describe('ipTracker', () => {
+  it.each([
+    ['203.0.113.7', 'ip:203.0.113.7'],
+    ['::ffff:203.0.113.7', 'ip:203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', 'ip:2001:db8:1:2::/64'],
+    ['2001:db8:1:2:ffff:ffff:ffff:ffff', 'ip:2001:db8:1:2::/64'],
+    ['2001:DB8:1:2::1', 'ip:2001:db8:1:2::/64'],
+    ['::1', 'ip:::/64'],
+    ['not-an-ip', 'ip:not-an-ip'],
+    [undefined, 'ip:unknown'],
+  ])('%s counts as %s', (ip, tracker) => {
+    expect(ipTracker(ip)).toBe(tracker);
+  });
+
+  it('gives two addresses of one /64 one budget and the next /64 another', () => {
+    expect(ipTracker('2001:db8:0:1::a')).toBe(ipTracker('2001:db8:0:1:9999::b'));
+    expect(ipTracker('2001:db8:0:1::a')).not.toBe(ipTracker('2001:db8:0:2::a'));
   });
 });

@@ -6,6 +6,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
+import { truncateIp } from '@app/clicks';
 import { DomainError } from '@app/observability';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
@@ -17,6 +18,21 @@ export const rateLimited = (retryAfterSeconds: number): DomainError =>
     `Rate limit reached; retry in ${retryAfterSeconds} s.`,
     { retryAfter: retryAfterSeconds },
   );
+
+/** How much of an IPv6 address one client is assumed to control: a /64 is one subscriber's LAN. */
+const IPV6_CLIENT_PREFIX = 64;
+
+/**
+ * The per-IP tracker of a client address. An IPv4 address counts as itself; an IPv6 address counts
+ * as its /64, since one subscriber is usually given a whole /64 and could otherwise walk through
+ * 2^64 addresses, each with a fresh budget. An IPv4-mapped IPv6 address counts as the IPv4 one.
+ */
+export function ipTracker(ip: string | undefined): string {
+  if (!ip) return 'ip:unknown';
+  const network = truncateIp(ip, 32, IPV6_CLIENT_PREFIX);
+  if (network === null) return `ip:${ip}`;
+  return network.includes(':') ? `ip:${network}/${IPV6_CLIENT_PREFIX}` : `ip:${network}`;
+}
 
 /**
  * Writes the IETF RateLimit headers (and Retry-After when blocked) for one hit; returns the

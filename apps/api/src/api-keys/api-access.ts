@@ -8,6 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AuthConfig, ThrottleConfig } from '@app/config';
+import { ipTracker } from '@app/throttling';
 import { ANONYMOUS_ADMIN, hasRole, type Principal } from './api-key';
 import type { ApiKey, ApiKeyRole } from './api-key.entity';
 import { apiKeyInvalid, apiKeyMissing, forbidden } from './api-keys.errors';
@@ -64,10 +65,13 @@ export class ApiAccess {
     return caller;
   }
 
-  /** The rate-limit tracker: the key for a valid key, else the client IP (per TRUSTED_PROXIES). */
+  /**
+   * The rate-limit tracker: the key for a valid key, else the client IP (per TRUSTED_PROXIES; an
+   * IPv6 client by its /64).
+   */
   async tracker(request: FastifyRequest): Promise<string> {
     const caller = await this.caller(request);
-    return caller.kind === 'key' ? `key:${caller.apiKey.id}` : `ip:${request.ip}`;
+    return caller.kind === 'key' ? `key:${caller.apiKey.id}` : ipTracker(request.ip);
   }
 
   async limit(request: FastifyRequest): Promise<number> {

@@ -3,7 +3,7 @@ import { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottleConfig } from '@app/config';
 import { ROOT_LOGGER, sendProblem, toProblem, type Logger } from '@app/observability';
-import { applyRateLimit, hit } from '@app/throttling';
+import { applyRateLimit, hit, ipTracker } from '@app/throttling';
 import type { MaybePromise } from '@app/caching';
 import { redirectResponse } from './redirect.response';
 import { RedirectService, type RedirectOutcome } from './redirect.service';
@@ -55,7 +55,7 @@ export class RedirectController {
     reply: FastifyReply,
   ): Promise<RedirectOutcome> {
     const limit = this.throttle.redirectPerMinute;
-    const record = await hit(this.limits, 'redirect', `ip:${request.ip}`, limit, MINUTE_MS);
+    const record = await hit(this.limits, 'redirect', ipTracker(request.ip), limit, MINUTE_MS);
     const limited = applyRateLimit(reply, limit, record);
     if (limited) throw limited;
     return this.resolve(request.params.code, request);
