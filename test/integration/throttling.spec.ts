@@ -103,6 +103,21 @@ describe('rate limits shared by instances', () => {
     }
   });
 
+  it('counts an IPv6 client by its /64: new addresses in it buy nothing, the next /64 has its own', async () => {
+    const status = async (client: string): Promise<number> =>
+      (
+        await api(proxied.url, 'GET', '/api/v1/links', {
+          headers: { 'x-forwarded-for': client },
+        })
+      ).status;
+    const walked: number[] = [];
+    for (let i = 1; i <= 7; i++) walked.push(await status(`2001:db8:7:1::${i.toString(16)}`));
+    // Seven addresses of one /64 share its six requests a minute.
+    expect(walked).toEqual([200, 200, 200, 200, 200, 200, 429]);
+    expect(await status('2001:db8:7:1:ffff:ffff:ffff:ffff')).toBe(429);
+    expect(await status('2001:db8:7:2::1')).toBe(200);
+  });
+
   it('leaves redirects unlimited by default and limits them per IP when configured', async () => {
     for (let i = 0; i < 8; i++) {
       const res = await visit(a.url, code);
