@@ -57,6 +57,21 @@ describe('HTTP surface: paths, request ids, health, docs', () => {
       await expectProblem(await fetch(`${api.url}/a/b/c`), 404, 'NOT_FOUND');
       await expectProblem(await fetch(`${api.url}/api/v2/links`), 404, 'NOT_FOUND');
     });
+
+    it.each([
+      ['PUT', '/api/v1/links', 'GET, HEAD, POST'],
+      ['DELETE', '/api/v1/links', 'GET, HEAD, POST'],
+      ['PUT', '/api/v1/links/someCode', 'GET, HEAD, PATCH, DELETE'],
+      ['POST', '/someCode', 'GET, HEAD'],
+      ['POST', '/health/live', 'GET, HEAD'],
+    ])(
+      'answers %s %s, a method the path has no route for, with 405 and Allow: %s',
+      async (method, path, allow) => {
+        const res = await fetch(`${api.url}${path}`, { method });
+        await expectProblem(res, 405, 'METHOD_NOT_ALLOWED');
+        expect(res.headers.get('allow')).toBe(allow);
+      },
+    );
   });
 
   describe('x-request-id', () => {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
+import { DomainError, PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
 
 const MAX_INSTANCE_LENGTH = 256;
 
@@ -33,6 +33,24 @@ export function sendProblem(
     .send(problemFor(request.url, request.id, problem));
 }
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The methods some route answers on the request's path (none when the path has no route). */
+function allowedMethods(request: FastifyRequest): string[] {
+  const path = request.url.split('?', 1)[0] ?? '/';
+  return METHODS.filter(
+    (method) => method !== request.method && request.server.findRoute({ method, url: path }),
+  );
+}
+
+const methodNotAllowed = (request: FastifyRequest, allowed: readonly string[]): DomainError =>
+  new DomainError(
+    405,
+    'METHOD_NOT_ALLOWED',
+    'Method not allowed',
+    `${request.method} is not allowed here; allowed: ${allowed.join(', ')}.`,
+  );
+
 /** The one place that turns exceptions into RFC 9457 problem+json responses. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -42,7 +60,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const problem = toProblem(exception);
+    let problem = toProblem(exception);
+    if (problem.status === 404 && request.routeOptions.url === undefined) {
+      // No route matched: if the path has routes for other methods, the method is what is wrong.
+      const allowed = allowedMethods(request);
+      if (allowed.length > 0) {
+        void reply.header('allow', allowed.join(', '));
+        problem = toProblem(methodNotAllowed(request, allowed));
+      }
+    }
     if (problem.status >= 500) {
       this.logger.error(
         {
