@@ -86,6 +86,15 @@ describe('loadConfig', () => {
     expect(fromEnv.app).toMatchObject({ port: 5000, logLevel: 'warn', host: '127.0.0.1' });
   });
 
+  it('treats an empty value in the profile file as unset: the default stays', () => {
+    profile('development', 'PORT=\nLOG_LEVEL=\nRATE_LIMIT_IP_PER_MIN=\nDATABASE_URL=\n');
+    const config = load({ SNIP_PROFILE: 'development' });
+    expect(config.app.port).toBe(3000);
+    expect(config.app.logLevel).toBe('info');
+    expect(config.throttle.ipPerMinute).toBe(300);
+    expect(config.database.mode).toBe('embedded');
+  });
+
   it('treats an empty environment variable as unset', () => {
     profile('development', 'PORT=4000\n');
     const config = load({

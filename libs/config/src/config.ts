@@ -168,11 +168,15 @@ export function loadConfig(
   const profileFile = join(configDir, `${profile}.env`);
   const fromFile = existsSync(profileFile) ? parseDotenv(readFileSync(profileFile)) : {};
 
-  const merged: Record<string, string> = { ...fromFile, SNIP_PROFILE: profile };
-  for (const [key, value] of Object.entries(environment)) {
-    // An empty variable means "not set", as most orchestrators render unset values that way.
-    if (value !== undefined && value !== '') merged[key] = value;
+  const merged: Record<string, string> = {};
+  // An empty value means "not set", in the profile file as in the environment (orchestrators
+  // render unset values that way): it leaves the default, or the file's value, in place.
+  for (const source of [fromFile, environment]) {
+    for (const [key, value] of Object.entries(source)) {
+      if (value !== undefined && value !== '') merged[key] = value;
+    }
   }
+  merged.SNIP_PROFILE = profile;
 
   const parsed = envSchema.safeParse(merged);
   if (!parsed.success) {
