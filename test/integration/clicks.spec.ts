@@ -242,6 +242,55 @@ describe('broker restarted during redirects', () => {
     }
   });
 
+  describe.each(['redis-streams', 'rmq'] as const)('4. the logs worker over %s', (transport) => {
+    it('is not ready while its broker is away, and ready again once it is back', async () => {
+      const redis = new OwnRedis(20000 + Math.floor(Math.random() * 10000));
+      const proxy = new TcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
+      const outage =
+        transport === 'redis-streams'
+          ? { start: () => redis.start(), stop: () => redis.kill() }
+          : { start: () => proxy.open(), stop: () => proxy.cut() };
+      let logs: SpawnedLogs | undefined;
+      const names: Names = { stream: uniqueName('clicks'), queue: uniqueName('snip-clicks') };
+      const ready = async (): Promise<{ status: number; broker?: string; database?: string }> => {
+        const res = await fetch(`${logs!.url}/health/ready`);
+        const body = (await res.json()) as { details?: Record<string, { status: string }> };
+        return {
+          status: res.status,
+          broker: body.details?.broker?.status,
+          database: body.details?.database?.status,
+        };
+      };
+      try {
+        await outage.start();
+        logs = await spawnLogs({
+          ...transportEnv(transport, names, {
+            redis: redis.url,
+            rabbitmq: proxy.rewrite(RABBITMQ_URL),
+          }),
+          DATABASE_URL: db.url,
+        });
+        expect(await ready()).toEqual({ status: 200, broker: 'up', database: 'up' });
+        await outage.stop();
+        const down = await eventually(ready, (r) => r.status === 503, {
+          timeoutMs: 15_000,
+          what: 'readiness to report the broker down',
+        });
+        expect(down).toEqual({ status: 503, broker: 'down', database: 'up' });
+        await outage.start();
+        await eventually(ready, (r) => r.status === 200 && r.broker === 'up', {
+          timeoutMs: 30_000,
+          what: 'readiness to report the broker back',
+        });
+      } finally {
+        await logs?.stop('SIGKILL');
+        await redis.destroy();
+        await proxy.cut().catch(() => undefined);
+        if (transport === 'rmq') await removeBrokerState(transport, names);
+      }
+    });
+  });
+
   it('4. rmq: every redirect answers; with a small buffer the overflow is dropped and counted', async () => {
     const proxy = new TcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
     const names: Names = { stream: '', queue: uniqueName('snip-clicks') };

@@ -1,20 +1,31 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
 import {
   HealthCheckService,
+  HealthIndicatorService,
   TypeOrmHealthIndicator,
   type HealthCheckResult,
+  type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { ClicksConfig } from '@app/config';
 import { readiness } from '@app/observability';
+import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 
 const PING_TIMEOUT_MS = 1500;
 
-/** `/health/live`: the process runs. `/health/ready`: the database answers. */
+/**
+ * `/health/live`: the process runs. `/health/ready`: the worker can do its job, so both the
+ * database and the broker it consumes from (Redis Streams or RabbitMQ) must be up; either down is
+ * 503, naming it. Nothing is lost meanwhile: unacknowledged clicks wait in the broker.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly clicks: ClicksConfig,
+    @Inject(CLICK_CONSUMER) private readonly consumer: ClickConsumer,
   ) {}
 
   @Get('live')
@@ -26,8 +37,16 @@ export class HealthController {
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     return readiness(
       this.health,
-      [() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS })],
+      [() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }), () => this.broker()],
       reply,
     );
+  }
+
+  private broker(): HealthIndicatorResult {
+    const session = this.indicators.check('broker');
+    const transport = this.clicks.transport;
+    return this.consumer.connected
+      ? session.up({ transport })
+      : session.down({ transport, message: 'not connected' });
   }
 }

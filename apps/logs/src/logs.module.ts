@@ -4,12 +4,13 @@ import { AnalyticsModule } from '@app/analytics';
 import { ConfigModule, type SnipConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
+import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 import { ClicksController } from './clicks.controller';
 import { HealthController } from './health.controller';
 
 @Module({})
 export class LogsModule {
-  static forRoot(config: SnipConfig, logger: Logger): DynamicModule {
+  static forRoot(config: SnipConfig, logger: Logger, consumer: ClickConsumer): DynamicModule {
     return {
       module: LogsModule,
       imports: [
@@ -20,6 +21,7 @@ export class LogsModule {
         AnalyticsModule,
       ],
       controllers: [ClicksController, HealthController],
+      providers: [{ provide: CLICK_CONSUMER, useValue: consumer }],
     };
   }
 }

@@ -28,7 +28,7 @@ export async function startLogs(
   }
   const microservice = clickMicroservice(config, logger);
   if (config.clicks.transport === 'rmq') await prepareRabbitMq(config);
-  const app = await createHttpApp(LogsModule.forRoot(config, logger), {
+  const app = await createHttpApp(LogsModule.forRoot(config, logger, microservice.strategy), {
     logger,
     bodyLimitBytes: config.app.bodyLimitBytes,
     maxUrlLength: config.app.maxUrlLength,

@@ -38,7 +38,10 @@ export async function prepareRabbitMq(config: SnipConfig): Promise<void> {
 }
 
 /** The consumer side of the configured click transport, as a Nest microservice. */
-export function clickMicroservice(config: SnipConfig, logger: Logger): MicroserviceOptions {
+export function clickMicroservice(
+  config: SnipConfig,
+  logger: Logger,
+): MicroserviceOptions & { strategy: RedisStreamsServer | ClickServerRMQ } {
   const { clicks } = config;
   switch (clicks.transport) {
     case 'redis-streams':

@@ -137,6 +137,11 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     }
   }
 
+  /** Both connections are up (the logs worker's readiness reports it as the broker). */
+  get connected(): boolean {
+    return this.reader?.status === 'ready' && this.commands?.status === 'ready';
+  }
+
   on(): void {
     throw new Error('RedisStreamsServer does not expose events');
   }

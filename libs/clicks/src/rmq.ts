@@ -146,6 +146,13 @@ export class ClickServerRMQ extends ServerRMQ {
     return this.cachedHandler(pattern);
   }
 
+  /** The connection to RabbitMQ is up (the logs worker's readiness reports it as the broker). */
+  get connected(): boolean {
+    // Nest types the field with amqp-connection-manager's class, which its typings leave as any.
+    const server = this.server as { isConnected(): boolean } | null;
+    return server?.isConnected() ?? false;
+  }
+
   override async handleEvent(
     pattern: string,
     packet: ReadPacket,
