@@ -1,6 +1,6 @@
 export { CacheFactory, CachingModule } from './caching.module';
 export { RedisEvictionBus, RedisSharedTier } from './redis-tier';
-export { TwoTierCache } from './two-tier-cache';
+export { thenMaybe, TwoTierCache } from './two-tier-cache';
 export type {
   CacheCodec,
   EvictionBus,

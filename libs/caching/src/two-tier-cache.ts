@@ -57,6 +57,18 @@ interface Flight<T> {
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
+ * `next(value)` now when `value` is a value, after it settles when it is a promise (and `failed`
+ * on a rejection, when given): a chain through a synchronous cache hit stays synchronous.
+ */
+export function thenMaybe<T, U>(
+  value: MaybePromise<T>,
+  next: (value: T) => U,
+  failed?: (error: unknown) => U,
+): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next, failed) : next(value);
+}
+
+/**
  * A read-through cache in two tiers: L1, a bounded in-process LRU with a short TTL, then L2, a
  * store shared by every instance, then the source of truth (`load`). Unknown keys are cached too
  * (negative caching, shorter TTL). Concurrent misses on one key share one look-up. Fills are never

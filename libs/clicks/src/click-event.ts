@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { uuidv7, uuidv7Time, UUID_V7_PATTERN } from './uuidv7';
 
 /** The Nest message pattern click events travel under, whatever the transport. */
@@ -28,6 +29,21 @@ export interface ClickVisitor {
   readonly userAgent?: string;
   readonly referrer?: string;
   readonly acceptLanguage?: string;
+}
+
+/** The visitor of a request: its method, its client address (already resolved), its headers. */
+export function clickVisitor(
+  method: string,
+  ip: string | undefined,
+  headers: IncomingHttpHeaders,
+): ClickVisitor {
+  return {
+    method,
+    ip,
+    userAgent: headers['user-agent'],
+    referrer: headers.referer,
+    acceptLanguage: headers['accept-language'],
+  };
 }
 
 export const CLICK_LIMITS = {

@@ -1,4 +1,10 @@
-export { CLICK_LIMITS, CLICK_PATTERN, createClickEvent, validateClickEvent } from './click-event';
+export {
+  CLICK_LIMITS,
+  CLICK_PATTERN,
+  clickVisitor,
+  createClickEvent,
+  validateClickEvent,
+} from './click-event';
 export type { ClickEvent, ClickValidation, ClickVisitor } from './click-event';
 export { IpAnonymizer, truncateIp } from './ip-anonymizer';
 export type { IpAnonymizerOptions, IpMode } from './ip-anonymizer';

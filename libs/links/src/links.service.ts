@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheFactory, type MaybePromise, type TwoTierCache } from '@app/caching';
+import { CacheFactory, thenMaybe, type MaybePromise, type TwoTierCache } from '@app/caching';
 import { AppConfig, LinksConfig } from '@app/config';
 import { ValidationFailedError } from '@app/observability';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
@@ -179,10 +179,7 @@ export class LinksService {
   resolve(code: string, now = new Date()): MaybePromise<Resolution> {
     if (!CODE_PATTERN.test(code)) return MISSING;
     // Synchronous on an L1 hit: the hottest redirects allocate no promise and skip a microtask.
-    const link = this.cache.get(code, this.loadTarget);
-    return link instanceof Promise
-      ? link.then((found) => resolution(found, now))
-      : resolution(link, now);
+    return thenMaybe(this.cache.get(code, this.loadTarget), (link) => resolution(link, now));
   }
 
   private readonly loadTarget = async (code: string): Promise<RedirectTarget | null> => {

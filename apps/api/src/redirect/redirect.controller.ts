@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottleConfig } from '@app/config';
 import { ROOT_LOGGER, sendProblem, toProblem, type Logger } from '@app/observability';
 import { applyRateLimit, hit, ipTracker } from '@app/throttling';
-import type { MaybePromise } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/caching';
+import { clickVisitor } from '@app/clicks';
 import { redirectResponse } from './redirect.response';
 import { RedirectService, type RedirectOutcome } from './redirect.service';
 
@@ -37,14 +38,11 @@ export class RedirectController {
           ? this.limited(request, reply)
           : this.resolve(request.params.code, request);
       // An L1 hit is answered synchronously: no promise, no microtask between lookup and reply.
-      if (outcome instanceof Promise) {
-        outcome.then(
-          (resolved) => this.send(request, reply, resolved),
-          (error: unknown) => this.fail(request, reply, error),
-        );
-      } else {
-        this.send(request, reply, outcome);
-      }
+      void thenMaybe(
+        outcome,
+        (resolved) => this.send(request, reply, resolved),
+        (error) => this.fail(request, reply, error),
+      );
     } catch (error) {
       this.fail(request, reply, error);
     }
@@ -62,15 +60,14 @@ export class RedirectController {
   }
 
   private resolve(code: string, request: FastifyRequest): MaybePromise<RedirectOutcome> {
-    const { url, headers } = request;
+    const { url } = request;
     const queryAt = url.indexOf('?');
-    return this.redirects.handle(code, queryAt < 0 ? '' : url.slice(queryAt + 1), new Date(), {
-      method: request.method,
-      ip: request.ip,
-      userAgent: headers['user-agent'],
-      referrer: headers.referer,
-      acceptLanguage: headers['accept-language'],
-    });
+    return this.redirects.handle(
+      code,
+      queryAt < 0 ? '' : url.slice(queryAt + 1),
+      new Date(),
+      clickVisitor(request.method, request.ip, request.headers),
+    );
   }
 
   /** Replies are sent, not awaited: awaiting a Fastify reply waits for the socket to drain. */

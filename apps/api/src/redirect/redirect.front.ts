@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { MaybePromise } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/caching';
+import { clickVisitor } from '@app/clicks';
 import { AppConfig } from '@app/config';
 import { requestIdOf, ROOT_LOGGER, type HttpFront, type Logger } from '@app/observability';
 import { failureResponse, redirectResponse, type RedirectResponse } from './redirect.response';
@@ -78,34 +79,24 @@ export class RedirectFront implements BeforeApplicationShutdown {
 
     const started = performance.now();
     const requestId = requestIdOf(request);
-    const { headers } = request;
     let outcome: MaybePromise<RedirectOutcome>;
     try {
       outcome = this.redirects.handle(
         url.slice(1, end),
         end === url.length ? '' : url.slice(end + 1),
         new Date(),
-        {
-          method,
-          ip: http.clientIp(request),
-          userAgent: headers['user-agent'],
-          referrer: headers.referer,
-          acceptLanguage: headers['accept-language'],
-        },
+        clickVisitor(method, http.clientIp(request), request.headers),
       );
     } catch (error) {
       this.fail(request, response, requestId, started, error);
       return true;
     }
     // A link in memory is answered synchronously: no promise, no microtask.
-    if (outcome instanceof Promise) {
-      outcome.then(
-        (resolved) => this.answer(request, response, requestId, started, resolved),
-        (error: unknown) => this.fail(request, response, requestId, started, error),
-      );
-    } else {
-      this.answer(request, response, requestId, started, outcome);
-    }
+    void thenMaybe(
+      outcome,
+      (resolved) => this.answer(request, response, requestId, started, resolved),
+      (error) => this.fail(request, response, requestId, started, error),
+    );
     return true;
   };
 

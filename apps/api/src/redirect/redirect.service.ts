@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ClickVisitor } from '@app/clicks';
 import { LinksConfig } from '@app/config';
-import type { MaybePromise } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/caching';
 import { LinkErrors, LinksService, type Resolution } from '@app/links';
 import { counter, hotCounter, type DomainError, type HotCounter } from '@app/observability';
 import { ClickRecorder } from '../clicks/click-recorder';
@@ -62,10 +62,9 @@ export class RedirectService {
     now = new Date(),
     visitor?: ClickVisitor,
   ): MaybePromise<RedirectOutcome> {
-    const resolution = this.links.resolve(code, now);
-    return resolution instanceof Promise
-      ? resolution.then((resolved) => this.outcome(resolved, code, rawQuery, now, visitor))
-      : this.outcome(resolution, code, rawQuery, now, visitor);
+    return thenMaybe(this.links.resolve(code, now), (resolution) =>
+      this.outcome(resolution, code, rawQuery, now, visitor),
+    );
   }
 
   private outcome(
