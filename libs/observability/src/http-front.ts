@@ -38,8 +38,6 @@ export class HttpFront {
   private handler: FrontHandler | undefined;
   private readonly fixedPaths = new Set<string>();
   private readonly duration = httpRequestDuration();
-  /** One pre-bound child per (method, status, route): prom-client hashes a label set per call. */
-  private readonly durations = new Map<string, { observe(seconds: number): void }>();
   private readonly quiet: ReadonlySet<string>;
   private readonly sampleRates: Readonly<Record<string, number>>;
   private readonly trust: ((address: string, hop: number) => boolean) | undefined;
@@ -90,13 +88,7 @@ export class HttpFront {
     elapsedMs: number,
   ): void {
     // The label set is bounded: Node's parser knows a fixed list of methods, routes are templates.
-    const key = `${method} ${status} ${route}`;
-    let child = this.durations.get(key);
-    if (!child) {
-      child = this.duration.labels(method, route, String(status));
-      this.durations.set(key, child);
-    }
-    child.observe(elapsedMs / 1000);
+    this.duration.labels(method, route, String(status)).observe(elapsedMs / 1000);
     if (this.quiet.has(route)) return;
     const rate = this.sampleRates[route] ?? 1;
     if (rate >= 1 || (rate > 0 && Math.random() < rate)) {
