@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { uuidv7, uuidv7Time, UUID_V7_PATTERN } from './uuidv7';
+import { oncePerMillisecond, uuidv7, uuidv7Time, UUID_V7_PATTERN } from './uuidv7';
 
 /** The Nest message pattern click events travel under, whatever the transport. */
 export const CLICK_PATTERN = 'click';
@@ -57,17 +57,7 @@ export const CLICK_LIMITS = {
 const clip = (value: string | undefined, max: number): string | null =>
   value === undefined || value === '' ? null : value.length > max ? value.slice(0, max) : value;
 
-let lastMs = Number.NaN;
-let lastIso = '';
-
-/** `new Date(ms).toISOString()`, formatted once per millisecond however many clicks share it. */
-function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
-}
+const isoTime = oncePerMillisecond((ms) => new Date(ms).toISOString());
 
 /** Builds the event for a redirect of `link` at `at`; `ip` must already be anonymised. */
 export function createClickEvent(

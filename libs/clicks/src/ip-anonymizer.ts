@@ -46,8 +46,13 @@ export class IpAnonymizer {
 /** The network part of `ip`, host bits zeroed; null for anything that is not an address. */
 export function truncateIp(ip: string, ipv4Prefix: number, ipv6Prefix: number): string | null {
   if (isIPv4(ip)) {
-    if (ipv4Prefix === 24) return `${ip.slice(0, ip.lastIndexOf('.'))}.0`; // the default, cheaply
-    const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
+    const parts = ip.split('.');
+    if (ipv4Prefix % 8 === 0) {
+      // Whole octets (the default /24): kept as written, the rest zeroed, without arithmetic.
+      const kept = ipv4Prefix / 8;
+      return parts.map((part, i) => (i < kept ? part : '0')).join('.');
+    }
+    const [a = 0, b = 0, c = 0, d = 0] = parts.map(Number);
     const mask = ipv4Prefix === 0 ? 0 : (0xffffffff << (32 - ipv4Prefix)) >>> 0;
     const m = (((a << 24) | (b << 16) | (c << 8) | d) & mask) >>> 0;
     return `${m >>> 24}.${(m >>> 16) & 0xff}.${(m >>> 8) & 0xff}.${m & 0xff}`;

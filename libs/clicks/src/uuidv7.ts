@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
 
-let lastMs = Number.NaN;
-let lastPrefix = '';
-
-/** `tttttttt-tttt-` for the 48-bit millisecond time, made once per millisecond. */
-function timePrefix(ms: number): string {
-  if (ms !== lastMs) {
-    const time = ms.toString(16).padStart(12, '0');
-    lastPrefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-`;
-    lastMs = ms;
-  }
-  return lastPrefix;
+/**
+ * `format`, remembering its last answer: clicks come many to a millisecond, so a text made from the
+ * time is made once per millisecond, however many clicks share it.
+ */
+export function oncePerMillisecond(format: (ms: number) => string): (ms: number) => string {
+  let lastMs = Number.NaN;
+  let last = '';
+  return (ms) => {
+    if (ms !== lastMs) {
+      last = format(ms);
+      lastMs = ms;
+    }
+    return last;
+  };
 }
+
+/** `tttttttt-tttt-` for the 48-bit millisecond time. */
+const timePrefix = oncePerMillisecond((ms) => {
+  const time = ms.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-`;
+});
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids sort by time, and the
