@@ -429,6 +429,15 @@ async function ownRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
+/** Asks once for every one of the LINKS codes `<prefix><n>`, 100 at a time, expecting `status`. */
+async function primeAll(url: string, prefix: string, status: number): Promise<void> {
+  for (let n = 1; n <= LINKS; n += 100) {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, k) => check(url, `/${prefix}${n + k}`, status)),
+    );
+  }
+}
+
 async function main(): Promise<void> {
   execFileSync('bash', [BENCH_TOOLS], { stdio: 'inherit' });
   if (hasTaskset) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
@@ -495,13 +504,7 @@ async function main(): Promise<void> {
           startApi({ ...common, REDIS_URL, CACHE_L1_MAX_ENTRIES: '0' }, dataDir, API_NODE_ARGS),
         paths: { cycle: 'bench-' },
         expectStatus: 302,
-        prime: async (url) => {
-          for (let n = 1; n <= LINKS; n += 100) {
-            await Promise.all(
-              Array.from({ length: 100 }, (_, k) => check(url, `/bench-${n + k}`, 302)),
-            );
-          }
-        },
+        prime: (url) => primeAll(url, 'bench-', 302),
       },
       {
         name: 'miss to the database, 10,000 links (no cache)',
@@ -520,13 +523,7 @@ async function main(): Promise<void> {
           ),
         paths: { cycle: 'nope-' },
         expectStatus: 404,
-        prime: async (url) => {
-          for (let n = 1; n <= LINKS; n += 100) {
-            await Promise.all(
-              Array.from({ length: 100 }, (_, k) => check(url, `/nope-${n + k}`, 404)),
-            );
-          }
-        },
+        prime: (url) => primeAll(url, 'nope-', 404),
       },
     ];
     const chosen = chooseScenarios(scenarios);
