@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { closeRedis } from '@app/redis';
+import { closeRedis, sendReleasing } from '@app/redis';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
 import type { ClickTransport } from './publisher';
 
@@ -25,22 +26,15 @@ end
 return #ARGV - 2
 `;
 
-type StreamsRedis = Redis & {
-  snipXaddBatch(
-    stream: string,
-    maxLen: string,
-    pattern: string,
-    ...payloads: string[]
-  ): Promise<number>;
-};
+const XADD_BATCH_SHA = createHash('sha1').update(XADD_BATCH).digest('hex');
 
 /**
  * Nest client of the Redis Streams transport: `emit(pattern, data)` is one XADD, and
- * `dispatchBatch` writes many entries in one pipelined round trip (what the click publisher uses).
+ * `dispatchBatch` writes many entries in one script call (what the click publisher uses).
  * Request-response is not offered: streams carry events.
  */
 export class RedisStreamsClient extends ClientProxy implements ClickTransport {
-  private redis: StreamsRedis | undefined;
+  private redis: Redis | undefined;
   private readonly maxLen: string;
 
   constructor(private readonly options: RedisStreamsClientOptions) {
@@ -48,12 +42,8 @@ export class RedisStreamsClient extends ClientProxy implements ClickTransport {
     this.maxLen = String(options.maxLen);
   }
 
-  connect(): Promise<StreamsRedis> {
-    if (!this.redis) {
-      const redis = this.options.connect();
-      redis.defineCommand('snipXaddBatch', { numberOfKeys: 1, lua: XADD_BATCH });
-      this.redis = redis as StreamsRedis;
-    }
+  connect(): Promise<Redis> {
+    this.redis ??= this.options.connect();
     return Promise.resolve(this.redis);
   }
 
@@ -72,12 +62,20 @@ export class RedisStreamsClient extends ClientProxy implements ClickTransport {
    * XADDs every item as one entry under `pattern`, all in one script call: one command and one
    * reply per batch instead of per event, which is what the api's core spends on clicks. Rejects
    * if any XADD failed; a retry may then repeat entries, which the consumer drops by event id.
+   * The batch is sent with sendReleasing, so that it dies young (see there).
    */
   async dispatchBatch(pattern: string, items: readonly unknown[]): Promise<void> {
     if (items.length === 0) return;
     const redis = await this.connect();
-    const payloads = items.map((item) => JSON.stringify(item));
-    await redis.snipXaddBatch(this.options.stream, this.maxLen, pattern, ...payloads);
+    const args = [1, this.options.stream, this.maxLen, pattern];
+    for (const item of items) args.push(JSON.stringify(item) ?? 'null');
+    try {
+      await sendReleasing(redis, 'evalsha', [XADD_BATCH_SHA, ...args]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      // Not (or no longer) in this Redis's script cache: EVAL runs it, and caches it again.
+      await sendReleasing(redis, 'eval', [XADD_BATCH, ...args]);
+    }
   }
 
   deliver(events: readonly ClickEvent[]): Promise<void> {
