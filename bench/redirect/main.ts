@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -18,9 +18,12 @@ import { Client } from 'pg';
  *   npm run bench:redirect
  *   BENCH_SCENARIOS=2,unknown npm run bench:redirect      (scenarios by number or name prefix)
  *   BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:redirect
+ *   BENCH_API_NODE_ARGS=--trace-gc BENCH_API_OUTPUT=/tmp/api.log npm run bench:redirect
+ *   BENCH_API_ENV='CLICKS_PUBLISH_BATCH_SIZE=100 CLICKS_PUBLISH_INTERVAL_MS=10' npm run bench:redirect
  *
  * BENCH_CONNECTIONS (default 50) sets the closed-loop connections; BENCH_API_NODE_ARGS goes to
- * node for each measured api process (not for the one that only seeds the database).
+ * node for each measured api process (not for the one that only seeds the database), and
+ * BENCH_API_ENV and BENCH_API_OUTPUT apply to the measured ones too.
  */
 
 /** The repository (its config/ folder); npm runs scripts from there. */
@@ -55,6 +58,15 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? '')
   .map((name) => name.trim().toLowerCase())
   .filter(Boolean);
 const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** Settings for each measured api, on top of the scenario's: `NAME=value NAME=value`. */
+const API_ENV = Object.fromEntries(
+  (process.env.BENCH_API_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+/** A file each measured api's output is appended to (its logs, and --trace-gc lines), if set. */
+const API_OUTPUT = process.env.BENCH_API_OUTPUT;
 /** The wrk script, and the script that installs wrk when it is missing. */
 const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
 const BENCH_TOOLS = join(ROOT, 'scripts/bench-tools.sh');
@@ -79,11 +91,21 @@ const log = (line: string): boolean => process.stdout.write(`${line}\n`);
 
 interface Server {
   readonly url: string;
+  /** The server's process (node itself: taskset execs it), for its scheduler statistics. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
-/** Spawns `args` under node on core 0 and resolves once a line matches `ready`. */
-function startServer(args: string[], env: Record<string, string>, ready: RegExp): Promise<Server> {
+/**
+ * Spawns `args` under node on core 0 and resolves once a line matches `ready`; the output after
+ * that goes to `outputFile` when given (appended), else nowhere.
+ */
+function startServer(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  outputFile?: string,
+): Promise<Server> {
   const command = hasTaskset ? 'taskset' : process.execPath;
   const argv = hasTaskset ? ['-c', '0', process.execPath, ...args] : args;
   const child: ChildProcess = spawn(command, argv, {
@@ -92,37 +114,44 @@ function startServer(args: string[], env: Record<string, string>, ready: RegExp)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const output: string[] = [];
+  const sink = outputFile ? createWriteStream(outputFile, { flags: 'a' }) : undefined;
+  let output = '';
+  let listening = false;
   return new Promise<Server>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start:\n${output.join('')}`)), 60_000);
+    const timer = setTimeout(() => fail(new Error(`no start:\n${output}`)), 60_000);
     const onData = (chunk: Buffer): void => {
-      const text = chunk.toString();
-      output.push(text);
-      const match = ready.exec(output.join(''));
+      sink?.write(chunk);
+      if (listening) return;
+      output += chunk.toString();
+      const match = ready.exec(output);
       if (match?.[1]) {
+        listening = true;
         clearTimeout(timer);
         done({
           url: match[1],
+          pid: child.pid,
           async stop() {
             child.kill('SIGTERM');
             await exited;
+            sink?.end();
           },
         });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    void exited.then(() => fail(new Error(`exited before listening:\n${output.join('')}`)));
+    void exited.then(() => fail(new Error(`exited before listening:\n${output}`)));
   });
 }
 
+/** The api; a measured one (started with `nodeArgs`) sends its output to BENCH_API_OUTPUT. */
 function startApi(
   env: Record<string, string>,
   dataDir: string,
-  nodeArgs: string[] = [],
+  nodeArgs?: string[],
 ): Promise<Server> {
   return startServer(
-    [...nodeArgs, API_MAIN],
+    [...(nodeArgs ?? []), API_MAIN],
     {
       SNIP_PROFILE: 'test',
       HOST: '127.0.0.1',
@@ -133,8 +162,10 @@ function startApi(
       SWAGGER_ENABLED: 'false',
       REDIRECT_ACCESS_LOG_SAMPLE_RATE: '0',
       ...env,
+      ...(nodeArgs ? API_ENV : {}),
     },
     /"url":"(http:\/\/[^"]+)".*snip api listening/,
+    nodeArgs ? API_OUTPUT : undefined,
   );
 }
 
@@ -179,6 +210,10 @@ interface Paced extends Measurement {
   /** Achieved rate / the rate asked for. */
   readonly reached: number;
   readonly onTarget: boolean;
+  /** The server's longest event-loop delay in the run, ms (the api only). */
+  readonly loopMaxMs: number | undefined;
+  /** Ms per second the server's main thread was runnable but waited for its core. */
+  readonly waitMsPerS: number | undefined;
 }
 
 /** Every failure seen, labelled, for the closing summary and the exit code. */
@@ -308,13 +343,57 @@ async function interleaved(
   };
 }
 
-/** Paced at half `peakRps`, with Poisson arrivals over enough connections (see load.lua). */
-async function halfPeak(label: string, target: Target, peakRps: number): Promise<Paced> {
+/**
+ * Nanoseconds the process's main thread has run, and has waited runnable for a core, from
+ * /proc/<pid>/schedstat; undefined where there is no such file.
+ */
+function schedstat(pid: number | undefined): { run: number; wait: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return run === undefined || wait === undefined ? undefined : { run, wait };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Prometheus gauge's value in ms, from the server's /metrics; undefined without it. */
+async function gaugeMs(url: string, name: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(await res.text())?.[1];
+  return value === undefined ? undefined : Number(value) * 1000;
+}
+
+/**
+ * Paced at half `peakRps`, with Poisson arrivals over enough connections (see load.lua). Beside
+ * what wrk saw, what the server saw: the most its event loop was late (prom-client's
+ * nodejs_eventloop_lag_max_seconds, whose window a read of /metrics starts) and how long its main
+ * thread waited for the core it is pinned to, per second.
+ */
+async function halfPeak(
+  label: string,
+  target: Target,
+  peakRps: number,
+  pid?: number,
+): Promise<Paced> {
   const rate = Math.max(1, Math.round(peakRps / 2));
   const connections = Math.min(PACED_MAX_CONNECTIONS, Math.ceil(rate * PACED_WAIT_S));
+  await gaugeMs(target.url, 'nodejs_eventloop_lag_max_seconds');
+  const before = schedstat(pid);
   const m = await wrk(label, target, SECONDS, connections, rate);
+  const after = schedstat(pid);
+  const loopMaxMs = await gaugeMs(target.url, 'nodejs_eventloop_lag_max_seconds');
   const reached = m.rps / rate;
-  return { ...m, rate, connections, reached, onTarget: Math.abs(reached - 1) <= 0.1 };
+  return {
+    ...m,
+    rate,
+    connections,
+    reached,
+    onTarget: Math.abs(reached - 1) <= 0.1,
+    loopMaxMs,
+    waitMsPerS: before && after ? (after.wait - before.wait) / 1e6 / SECONDS : undefined,
+  };
 }
 
 const ms = (value: number): string => value.toFixed(2);
@@ -326,7 +405,9 @@ function describePaced(half: Paced): string {
     `paced at ${half.rate} req/s on ${half.connections} connections: ` +
     `reached ${Math.round(half.rps)} req/s (${percent(half.reached)})` +
     (half.onTarget ? '' : ' OFF TARGET by more than 10%, so not a half-peak figure') +
-    `, p50 ${ms(half.p50)} ms, p99 ${ms(half.p99)} ms, max ${ms(half.max)} ms`
+    `, p50 ${ms(half.p50)} ms, p99 ${ms(half.p99)} ms, max ${ms(half.max)} ms` +
+    (half.loopMaxMs === undefined ? '' : `; event loop late by at most ${ms(half.loopMaxMs)} ms`) +
+    (half.waitMsPerS === undefined ? '' : `; waited for its core ${ms(half.waitMsPerS)} ms/s`)
   );
 }
 
@@ -540,7 +621,7 @@ async function main(): Promise<void> {
     await peak('bare Fastify, warm-up', bareTarget, WARMUP_SECONDS);
     // Once: what the machine itself adds to the tail at half the yardstick's own peak.
     const bareAlone = await peak('bare Fastify', bareTarget);
-    const bareHalf = await halfPeak('bare Fastify, half peak', bareTarget, bareAlone.rps);
+    const bareHalf = await halfPeak('bare Fastify, half peak', bareTarget, bareAlone.rps, bare.pid);
     log(
       `bare Fastify: ${Math.round(bareAlone.rps)} req/s, p50 ${ms(bareAlone.p50)} ms, ` +
         `p99 ${ms(bareAlone.p99)} ms | ${describePaced(bareHalf)}` +
@@ -568,7 +649,7 @@ async function main(): Promise<void> {
       await scenario.prime?.(server.url);
       await peak(`${scenario.name}, warm-up`, target, API_WARMUP_SECONDS);
       const { bare: yardstick, top, ratios } = await interleaved(scenario.name, target, bareTarget);
-      const half = await halfPeak(`${scenario.name}, half peak`, target, top.rps);
+      const half = await halfPeak(`${scenario.name}, half peak`, target, top.rps, server.pid);
       const dbReads = await metric(
         server.url,
         /snip_cache_lookups_total\{tier="primary",result="miss"\} (\d+)/,
