@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
+import { sendReleasing } from '@app/redis';
 import type { EvictionBus, SharedTier } from './two-tier-cache';
 
 /**
@@ -45,13 +46,17 @@ export class RedisSharedTier implements SharedTier {
       redis.defineCommand('cacheSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
     }
     this.redis = redis as RedisWithCacheCommands;
-    this.reads = new DataLoader((keys) => this.redis.mget(...keys), {
-      cache: false,
-      maxBatchSize: MAX_BATCH,
-      // After the I/O callbacks of this loop turn, like ioredis' own auto-pipelining; DataLoader's
-      // default (the next tick) would flush after every single request.
-      batchScheduleFn: (send) => setImmediate(send),
-    });
+    // sendReleasing: a batch's keys and replies then die young (see there).
+    this.reads = new DataLoader(
+      (keys) => sendReleasing(this.redis, 'mget', [...keys]) as Promise<(string | null)[]>,
+      {
+        cache: false,
+        maxBatchSize: MAX_BATCH,
+        // After the I/O callbacks of this loop turn, like ioredis' own auto-pipelining; DataLoader's
+        // default (the next tick) would flush after every single request.
+        batchScheduleFn: (send) => setImmediate(send),
+      },
+    );
   }
 
   get available(): boolean {
