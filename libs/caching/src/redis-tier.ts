@@ -46,7 +46,7 @@ export class RedisSharedTier implements SharedTier {
       redis.defineCommand('cacheSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
     }
     this.redis = redis as RedisWithCacheCommands;
-    // sendReleasing: a batch's keys and replies then die young (see there).
+    // sendReleasing: a batch's command and keys then die young (see there).
     this.reads = new DataLoader(
       (keys) => sendReleasing(this.redis, 'mget', [...keys]) as Promise<(string | null)[]>,
       {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { closeRedis, sendReleasing } from '@app/redis';
+import { closeRedis, ReleasingScript } from '@app/redis';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
 import type { ClickTransport } from './publisher';
 
@@ -17,16 +16,14 @@ export interface RedisStreamsClientOptions {
 export const STREAM_FIELDS = { pattern: 'p', data: 'd' } as const;
 
 /** KEYS[1] the stream; ARGV: MAXLEN, the pattern, then one JSON payload per entry. */
-const XADD_BATCH = `
+const XADD_BATCH = new ReleasingScript(`
 local maxlen, pattern = ARGV[1], ARGV[2]
 for i = 3, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*',
     '${STREAM_FIELDS.pattern}', pattern, '${STREAM_FIELDS.data}', ARGV[i])
 end
 return #ARGV - 2
-`;
-
-const XADD_BATCH_SHA = createHash('sha1').update(XADD_BATCH).digest('hex');
+`);
 
 /**
  * Nest client of the Redis Streams transport: `emit(pattern, data)` is one XADD, and
@@ -62,20 +59,14 @@ export class RedisStreamsClient extends ClientProxy implements ClickTransport {
    * XADDs every item as one entry under `pattern`, all in one script call: one command and one
    * reply per batch instead of per event, which is what the api's core spends on clicks. Rejects
    * if any XADD failed; a retry may then repeat entries, which the consumer drops by event id.
-   * The batch is sent with sendReleasing, so that it dies young (see there).
+   * The batch goes through sendReleasing (ReleasingScript), so that it dies young (see there).
    */
   async dispatchBatch(pattern: string, items: readonly unknown[]): Promise<void> {
     if (items.length === 0) return;
     const redis = await this.connect();
-    const args = [1, this.options.stream, this.maxLen, pattern];
+    const args = [this.maxLen, pattern];
     for (const item of items) args.push(JSON.stringify(item) ?? 'null');
-    try {
-      await sendReleasing(redis, 'evalsha', [XADD_BATCH_SHA, ...args]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      // Not (or no longer) in this Redis's script cache: EVAL runs it, and caches it again.
-      await sendReleasing(redis, 'eval', [XADD_BATCH, ...args]);
-    }
+    await XADD_BATCH.run(redis, [this.options.stream], args);
   }
 
   deliver(events: readonly ClickEvent[]): Promise<void> {

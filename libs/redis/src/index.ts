@@ -1,2 +1,2 @@
-export { closeRedis, createRedis, sendReleasing } from './redis';
+export { closeRedis, createRedis, ReleasingScript, sendReleasing } from './redis';
 export { REDIS, RedisModule } from './redis.module';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RedisConfig } from '@app/config';
 import { Command, Redis, type RedisOptions } from 'ioredis';
 
@@ -52,5 +53,31 @@ export async function sendReleasing(
     return await redis.sendCommand(command);
   } finally {
     command.args = [];
+  }
+}
+
+/**
+ * A Lua script run through sendReleasing: EVALSHA, and EVAL (which caches it again) when this
+ * Redis does not have it (a fresh or restarted Redis, or after SCRIPT FLUSH). What ioredis'
+ * defineCommand does, for scripts that carry much data.
+ */
+export class ReleasingScript {
+  private readonly sha: string;
+
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    try {
+      return await sendReleasing(redis, 'evalsha', [this.sha, keys.length, ...keys, ...args]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return sendReleasing(redis, 'eval', [this.lua, keys.length, ...keys, ...args]);
+    }
   }
 }
