@@ -380,26 +380,28 @@ async function interleaved(
 }
 
 /**
- * Nanoseconds the process's main thread has run, and has waited runnable for a core, from
- * /proc/<pid>/schedstat; undefined where there is no such file.
+ * Nanoseconds the process's main thread has waited, runnable, for a core, from
+ * /proc/<pid>/schedstat (its second field); undefined where there is no such file.
  */
-function schedstat(pid: number | undefined): { run: number; wait: number } | undefined {
+function runQueueWaitNs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return run === undefined || wait === undefined ? undefined : { run, wait };
+    const wait = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(wait) ? wait : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** A Prometheus gauge's value in ms, from the server's /metrics; undefined without it. */
-async function gaugeMs(url: string, name: string): Promise<number | undefined> {
-  const res = await fetch(`${url}/metrics`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(await res.text())?.[1];
-  return value === undefined ? undefined : Number(value) * 1000;
+/** The number `pattern` captures in the server's /metrics; undefined without it (bare Fastify). */
+async function metric(url: string, pattern: RegExp): Promise<number | undefined> {
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) return undefined;
+  const value = pattern.exec(await res.text())?.[1];
+  return value === undefined ? undefined : Number(value);
 }
+
+const LOOP_LAG_MAX = /^nodejs_eventloop_lag_max_seconds (\S+)$/m;
 
 /**
  * Paced at half `peakRps`, with Poisson arrivals over enough connections (see load.lua). Beside
@@ -415,8 +417,8 @@ async function halfPeak(
 ): Promise<Paced> {
   const rate = Math.max(1, Math.round(peakRps / 2));
   const connections = Math.min(PACED_MAX_CONNECTIONS, Math.ceil(rate * PACED_WAIT_S));
-  await gaugeMs(target.url, 'nodejs_eventloop_lag_max_seconds');
-  const before = schedstat(pid);
+  await metric(target.url, LOOP_LAG_MAX);
+  const before = runQueueWaitNs(pid);
   const whole = await wrk(
     label,
     target,
@@ -425,8 +427,8 @@ async function halfPeak(
     rate,
     PACED_SKIP_SECONDS * 1000,
   );
-  const after = schedstat(pid);
-  const loopMaxMs = await gaugeMs(target.url, 'nodejs_eventloop_lag_max_seconds');
+  const after = runQueueWaitNs(pid);
+  const loopMax = await metric(target.url, LOOP_LAG_MAX);
   const steady = whole.steady ?? { rps: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
   const reached = steady.rps / rate;
   return {
@@ -437,10 +439,10 @@ async function halfPeak(
     connections,
     reached,
     onTarget: Math.abs(reached - 1) <= 0.1,
-    loopMaxMs,
+    loopMaxMs: loopMax === undefined ? undefined : loopMax * 1000,
     waitMsPerS:
-      before && after
-        ? (after.wait - before.wait) / 1e6 / (SECONDS + PACED_SKIP_SECONDS)
+      before !== undefined && after !== undefined
+        ? (after - before) / 1e6 / (SECONDS + PACED_SKIP_SECONDS)
         : undefined,
   };
 }
@@ -473,11 +475,6 @@ interface Scenario {
 async function check(url: string, path: string, status: number): Promise<void> {
   const res = await fetch(url + path, { redirect: 'manual' });
   if (res.status !== status) throw new Error(`${path}: expected ${status}, got ${res.status}`);
-}
-
-async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(pattern.exec(text)?.[1] ?? 0);
 }
 
 /** The scenarios BENCH_SCENARIOS names (by 1-based number or name prefix), or all of them. */
@@ -700,10 +697,11 @@ async function main(): Promise<void> {
       await peak(`${scenario.name}, warm-up`, target, API_WARMUP_SECONDS);
       const { bare: yardstick, top, ratios } = await interleaved(scenario.name, target, bareTarget);
       const half = await halfPeak(`${scenario.name}, half peak`, target, top.rps, server.pid);
-      const dbReads = await metric(
-        server.url,
-        /snip_cache_lookups_total\{tier="primary",result="miss"\} (\d+)/,
-      );
+      const dbReads =
+        (await metric(
+          server.url,
+          /snip_cache_lookups_total\{tier="primary",result="miss"\} (\d+)/,
+        )) ?? 0;
       results.push({ name: scenario.name, bare: yardstick, peak: top, ratios, half, dbReads });
       const wrong = yardstick.failures.length + top.failures.length + half.failures.length;
       log(
