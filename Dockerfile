@@ -6,7 +6,8 @@
 #   docker build -t snip .
 #   docker run --rm -e DATABASE_URL=... -e PUBLIC_BASE_URL=... -e SHORT_CODE_SECRET=... -p 3000:3000 snip
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The supported LTS line snip recommends and CI tests on (scripts/node-lts.sh pins the same line).
+ARG NODE_IMAGE=node:26-trixie-slim
 
 # The package manifests and npm settings both install stages start from. Only the manifests are
 # copied, so the install layers are reused until package.json or package-lock.json change.
