@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LinksClient, type LinkBody } from '../support/http';
-import { spawnApi, type SpawnedApi } from '../support/process';
+import { runApiToExit, runCli, spawnApi, type SpawnedApi } from '../support/process';
 
 jest.setTimeout(90_000);
 
@@ -57,6 +57,42 @@ describe('the embedded default (PGlite in DATA_DIR)', () => {
 
     const code = await api.stop();
     expect({ code, log: code === 0 ? [] : api.output.slice(-20) }).toEqual({ code: 0, log: [] });
+    api = undefined;
+  });
+
+  it('refuses a second process, the CLI too, on a data directory in use, and keeps what the first wrote', async () => {
+    api = await spawnApi({ dataDir, env: local });
+    const links = new LinksClient(api.url);
+    const first = await links.create({ url: 'https://example.com/first-owner' });
+
+    const second = await runApiToExit({ ...local, DATA_DIR: dataDir }, 30_000, dataDir);
+    const out = `${second.stdout}${second.stderr}`;
+    expect(second.code).toBe(1);
+    expect(out).toContain(`DATA_DIR ${dataDir} is in use by another snip process`);
+    expect(out).toContain(`pid ${api.process.pid}`);
+    expect(out).not.toMatch(/\n\s+at /);
+
+    const cli = await runCli(['migration:show'], { ...local, DATA_DIR: dataDir });
+    expect(cli.code).toBe(1);
+    expect(cli.output).toContain(`DATA_DIR ${dataDir} is in use by another snip process`);
+
+    // The first process was not disturbed; a restart after it stopped finds its link.
+    expect((await links.redirect(`/${first.code}`)).headers.get('location')).toBe(
+      'https://example.com/first-owner',
+    );
+    expect(await api.stop()).toBe(0);
+    api = await spawnApi({ dataDir, env: local });
+    expect((await new LinksClient(api.url).redirect(`/${first.code}`)).status).toBe(302);
+    await api.stop();
+    api = undefined;
+  });
+
+  it('takes over the lock of a process that was killed without releasing it', async () => {
+    api = await spawnApi({ dataDir, env: local });
+    expect(await api.stop('SIGKILL')).toBe(null);
+    api = await spawnApi({ dataDir, env: local });
+    expect(api.output.join('\n')).toContain('snip api listening');
+    await api.stop();
     api = undefined;
   });
 });

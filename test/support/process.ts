@@ -230,8 +230,10 @@ export interface FinishedProcess {
 export function runApiToExit(
   env: Record<string, string>,
   timeoutMs = 30_000,
+  /** DATA_DIR to use and keep; by default a temporary one, removed once the process is gone. */
+  keptDataDir?: string,
 ): Promise<FinishedProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'snip-e2e-'));
+  const dataDir = keptDataDir ?? mkdtempSync(join(tmpdir(), 'snip-e2e-'));
   const child = launch(built('main.js'), [], { ...baseEnv(dataDir), ...env });
   let stdout = '';
   let stderr = '';
@@ -253,5 +255,7 @@ export function runApiToExit(
       clearTimeout(timer);
       done({ code, stdout, stderr });
     });
-  }).finally(() => rmSync(dataDir, { recursive: true, force: true }));
+  }).finally(() => {
+    if (keptDataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
 }

@@ -1,3 +1,4 @@
+export { DataDirInUseError, lockDataDir } from './data-dir-lock';
 export { buildDataSourceOptions, MIGRATIONS_TABLE } from './data-source';
 export { DatabaseModule } from './database.module';
 export { startEmbeddedPostgres } from './embedded-postgres';

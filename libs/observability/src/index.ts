@@ -13,4 +13,5 @@ export { DomainError, PROBLEM_CONTENT_TYPE, toProblem, ValidationFailedError } f
 export type { FieldProblem, ProblemDocument } from './problem';
 export { problemFor, ProblemDetailsFilter, sendProblem } from './problem.filter';
 export { runService } from './service-main';
+export { StartupError } from './startup-error';
 export type { RunningService, ServiceMain } from './service-main';

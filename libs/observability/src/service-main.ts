@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
 import { createLogger, type Logger } from './logger';
+import { StartupError } from './startup-error';
 
 export interface RunningService {
   /** Where the service listens, such as http://127.0.0.1:3000. */
@@ -43,7 +44,8 @@ export function runService(main: ServiceMain): void {
       handleSignals(running, config, logger, main.drain);
     },
     (error: unknown) => {
-      logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+      if (error instanceof StartupError) logger.fatal(error.message);
+      else logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
       process.exit(1);
     },
   );
