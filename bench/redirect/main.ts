@@ -69,7 +69,7 @@ const API_ENV = Object.fromEntries(
 const API_OUTPUT = process.env.BENCH_API_OUTPUT;
 /** The wrk script, and the script that installs wrk when it is missing. */
 const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
-const BENCH_TOOLS = join(ROOT, 'scripts/bench-tools.sh');
+const BENCH_TOOLS = join(ROOT, 'scripts/tools.sh');
 /**
  * Paced runs keep a connection's mean wait between requests at 12 ms or more (wrk's delays are
  * whole milliseconds), so they use ceil(rate x 0.012) connections, at most this many.
@@ -567,7 +567,7 @@ async function primeAll(url: string, prefix: string, status: number): Promise<vo
 }
 
 async function main(): Promise<void> {
-  execFileSync('bash', [BENCH_TOOLS], { stdio: 'inherit' });
+  execFileSync('bash', [BENCH_TOOLS, 'wrk'], { stdio: 'inherit' });
   if (hasTaskset) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
   const redisServer = await ownRedis();
   const REDIS_URL = redisServer.url;

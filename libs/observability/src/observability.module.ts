@@ -3,6 +3,12 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { collectDefaultMetrics, register } from 'prom-client';
 import { ROOT_LOGGER, type Logger } from './logger';
 
+const REDUNDANT_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export interface ObservabilityOptions {
   readonly logger: Logger;
 }
@@ -16,7 +22,13 @@ export interface ObservabilityOptions {
 export class ObservabilityModule {
   static forRoot(options: ObservabilityOptions): DynamicModule {
     // Collected once per process, whatever the number of Nest applications in it.
-    if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) {
+      collectDefaultMetrics();
+      // These three are gauges whose names end in _total, which Prometheus reserves for counters
+      // (`promtool check metrics` fails on them); their sums are the same gauges without the
+      // suffix (nodejs_active_handles and so on, by type), which stay.
+      for (const name of REDUNDANT_DEFAULT_GAUGES) register.removeSingleMetric(name);
+    }
     return {
       module: ObservabilityModule,
       imports: [

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Makes sure the command-line tools the tests and benchmarks use are installed:
+#   wrk       the redirect benchmark's load generator (Debian package `wrk`)
+#   promtool  checks the /metrics exposition in the e2e tests (Debian package `prometheus`)
+# Silent for a tool that is already there; otherwise installs its package with apt-get, as root or
+# through sudo (never waiting for a password without a terminal).
+# Usage: scripts/tools.sh wrk|promtool...
+set -euo pipefail
+
+package_of() {
+  case "$1" in
+    wrk) echo wrk ;;
+    promtool) echo prometheus ;;
+    *)
+      echo "tools: unknown tool '$1' (known: wrk, promtool)" >&2
+      return 1
+      ;;
+  esac
+}
+
+missing=()
+for tool in "$@"; do
+  package="$(package_of "$tool")"
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $EUID -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  if [[ -t 0 ]]; then as_root=(sudo); else as_root=(sudo -n); fi
+else
+  echo "tools: missing packages ${missing[*]}; install them (Debian/Ubuntu: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "tools: missing packages ${missing[*]} and apt-get is not available; install them" >&2
+  exit 1
+fi
+
+echo "tools: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# --no-install-recommends: promtool needs only the prometheus binaries, not its service setup.
+if ! "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  # A fresh machine may have no package lists yet.
+  "${as_root[@]}" apt-get update -q
+  "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+for tool in "$@"; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "tools: $tool is still missing after installing its package" >&2
+    exit 1
+  }
+done
