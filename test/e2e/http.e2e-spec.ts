@@ -155,6 +155,30 @@ describe('HTTP surface: paths, request ids, health, docs', () => {
       expect(await res.text()).toMatch(/swagger/i);
     });
 
+    it('serves every file the Swagger UI page loads, and none of the stock ones (the petstore initializer)', async () => {
+      const page = await (await fetch(`${api.url}/docs/`)).text();
+      const loaded = [...page.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
+      expect(loaded).toEqual(expect.arrayContaining(['swagger-ui-init.js', 'swagger-ui.css']));
+      for (const file of loaded) {
+        const res = await fetch(`${api.url}/docs/${file}`);
+        expect({ file, status: res.status }).toEqual({ file, status: 200 });
+      }
+      for (const file of [
+        'swagger-initializer.js',
+        'package.json',
+        'swagger-ui.css.map',
+        'index.js',
+      ]) {
+        const res = await fetch(`${api.url}/docs/${file}`);
+        expect({ file, status: res.status, type: res.headers.get('content-type') }).toEqual({
+          file,
+          status: 404,
+          type: expect.stringMatching(/^application\/problem\+json/) as unknown,
+        });
+        expect(await res.text()).not.toContain('petstore');
+      }
+    });
+
     it('serves the OpenAPI document at /docs-json with the links API', async () => {
       const res = await fetch(`${api.url}/docs-json`);
       expect(res.status).toBe(200);

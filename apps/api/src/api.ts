@@ -1,9 +1,16 @@
 import type { AddressInfo } from 'node:net';
+import { NotFoundException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { SnipConfig } from '@app/config';
 import { resolveDatabase } from '@app/database';
-import { createHttpApp, createLogger, type Logger } from '@app/observability';
+import {
+  createHttpApp,
+  createLogger,
+  sendProblem,
+  toProblem,
+  type Logger,
+} from '@app/observability';
 import { AppModule } from './app.module';
 import { ApiValidationPipe } from './validation';
 
@@ -34,7 +41,34 @@ function setupSwagger(app: NestFastifyApplication, config: SnipConfig): void {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
   });
+  // The Swagger UI page needs these files of swagger-ui-dist, which is served as a folder under
+  // /docs/; its other files (the stock petstore initializer, package.json, source maps) are 404.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      const path = request.url.split('?', 1)[0]!;
+      if (path.startsWith('/docs/') && !SWAGGER_UI_FILES.has(path.slice('/docs/'.length))) {
+        sendProblem(request, reply, toProblem(new NotFoundException(`Cannot GET ${path}`)));
+        return;
+      }
+      done();
+    });
 }
+
+/** What /docs/ serves besides the page: what its HTML loads, and the OAuth2 redirect page. */
+const SWAGGER_UI_FILES = new Set([
+  '',
+  'index.html',
+  'swagger-ui-init.js',
+  'swagger-ui-bundle.js',
+  'swagger-ui-standalone-preset.js',
+  'swagger-ui.css',
+  'favicon-16x16.png',
+  'favicon-32x32.png',
+  'oauth2-redirect.html',
+  'oauth2-redirect.js',
+]);
 
 /** Starts the api on `config`: the embedded database if no DATABASE_URL, then HTTP. */
 export async function startApi(
