@@ -12,6 +12,7 @@ import {
   type Logger,
 } from '@app/observability';
 import { AppModule } from './app.module';
+import { completeDocument } from './openapi';
 import { ApiValidationPipe } from './validation';
 
 export interface RunningApi {
@@ -35,8 +36,7 @@ function setupSwagger(app: NestFastifyApplication, config: SnipConfig): void {
       .addApiKey({ type: 'apiKey', name: 'X-Api-Key', in: 'header' }, 'api-key')
       .build(),
   );
-  // Operational endpoints are for Prometheus and load balancers, not API clients.
-  delete document.paths['/metrics'];
+  completeDocument(document, config.auth, config.links);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',

@@ -81,7 +81,8 @@ export class ApiAccess {
 
   private async lookUp(request: FastifyRequest): Promise<Caller> {
     const header = request.headers[API_KEY_HEADER];
-    if (header === undefined || header === '') return { kind: 'none' };
+    // An empty X-Api-Key is a key that is wrong, not a request without one.
+    if (header === undefined) return { kind: 'none' };
     const apiKey = typeof header === 'string' ? await this.keys.authenticate(header) : null;
     return apiKey ? { kind: 'key', apiKey } : { kind: 'invalid' };
   }

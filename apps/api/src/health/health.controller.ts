@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import {
   HealthCheckService,
   HealthIndicatorService,
@@ -15,13 +15,24 @@ import { REDIS } from '@app/redis';
 
 const PING_TIMEOUT_MS = 1500;
 
+const HEALTH_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: { type: 'object', additionalProperties: true },
+    error: { type: 'object', additionalProperties: true },
+    details: { type: 'object', additionalProperties: true },
+  },
+};
+
 /**
  * `/health/live` says the process runs (for restarts); `/health/ready` that the api can serve (for
  * load balancers). The database is required: without it, 503. Redis, when configured, is reported
  * too, as `degraded` (still 200) when it does not answer: redirects then come from L1 and the
  * database and rate limits fail open, so taking every instance out of rotation would be worse.
  */
-@ApiExcludeController()
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -32,11 +43,27 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOperation({
+    summary: 'Liveness',
+    description: 'The process runs: for restarts. Needs no API key.',
+    security: [],
+  })
+  @ApiResponse({ status: 200, description: 'Alive', schema: HEALTH_SCHEMA })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness',
+    description:
+      'Whether this instance can serve: for load balancers. The database is required; Redis, ' +
+      'when configured, is reported as `degraded` without failing the check. 503 while the ' +
+      'database is unreachable and while the process shuts down. Needs no API key.',
+    security: [],
+  })
+  @ApiResponse({ status: 200, description: 'Ready', schema: HEALTH_SCHEMA })
+  @ApiResponse({ status: 503, description: 'Not ready', schema: HEALTH_SCHEMA })
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),

@@ -1,14 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
   ApiSecurity,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { LinksService } from '@app/links';
@@ -23,12 +21,13 @@ import {
   toLinkResponse,
   UpdateLinkDto,
 } from './links.dto';
+import { CODE_PARAM, ApiBodyProblems, ApiCommonProblems, ApiProblem } from '../openapi';
 
 const DEFAULT_PAGE_SIZE = 20;
 
 @ApiTags('links')
 @ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'API_KEY_MISSING, API_KEY_INVALID' })
+@ApiCommonProblems()
 @Controller('api/v1/links')
 export class LinksController {
   constructor(
@@ -37,9 +36,15 @@ export class LinksController {
   ) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Create a link',
+    description:
+      'Shortens `url` under a generated code, or under `alias` when one is given. The target ' +
+      'must pass the URL policy (absolute http(s), no credentials, not snip itself).',
+  })
   @ApiCreatedResponse({ type: LinkResponse })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, URL_NOT_ALLOWED, ALIAS_RESERVED' })
-  @ApiConflictResponse({ description: 'ALIAS_TAKEN' })
+  @ApiBodyProblems('VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED, ALIAS_RESERVED')
+  @ApiProblem(409, 'ALIAS_TAKEN: the alias exists (deleted links keep theirs)')
   async create(
     @Body() body: CreateLinkDto,
     @CurrentPrincipal() principal: Principal,
@@ -55,7 +60,14 @@ export class LinksController {
   }
 
   @Get()
+  @ApiOperation({
+    summary: 'List links',
+    description:
+      'Newest first, `limit` per page; pass `nextCursor` back as `cursor` for the next page. ' +
+      'A user key sees only the links it created.',
+  })
   @ApiOkResponse({ type: LinkPageResponse, description: 'Newest first' })
+  @ApiProblem(400, 'VALIDATION_FAILED (limit), INVALID_CURSOR, MALFORMED_URL')
   async list(
     @Query() query: ListLinksQuery,
     @CurrentPrincipal() principal: Principal,
@@ -72,8 +84,11 @@ export class LinksController {
   }
 
   @Get(':code')
+  @ApiOperation({ summary: 'Get a link' })
   @ApiOkResponse({ type: LinkResponse })
-  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  @ApiProblem(400, 'MALFORMED_URL')
+  @ApiProblem(404, 'LINK_NOT_FOUND')
+  @ApiParam(CODE_PARAM)
   async get(
     @Param('code') code: string,
     @CurrentPrincipal() principal: Principal,
@@ -82,8 +97,16 @@ export class LinksController {
   }
 
   @Patch(':code')
+  @ApiOperation({
+    summary: 'Change a link',
+    description:
+      'Sets any of `url`, `expiresAt` (null removes it), `redirectType` and `disabled`; at ' +
+      'least one. Caches on every instance are updated at once.',
+  })
   @ApiOkResponse({ type: LinkResponse })
-  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  @ApiBodyProblems('VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED, MALFORMED_URL')
+  @ApiProblem(404, 'LINK_NOT_FOUND')
+  @ApiParam(CODE_PARAM)
   async update(
     @Param('code') code: string,
     @Body() body: UpdateLinkDto,
@@ -112,8 +135,14 @@ export class LinksController {
 
   @Delete(':code')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a link',
+    description: 'The code answers 404 from then on and is never handed out again.',
+  })
   @ApiNoContentResponse({ description: 'Deleted; the code answers 404 from now on' })
-  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  @ApiProblem(400, 'MALFORMED_URL')
+  @ApiProblem(404, 'LINK_NOT_FOUND')
+  @ApiParam(CODE_PARAM)
   async remove(
     @Param('code') code: string,
     @CurrentPrincipal() principal: Principal,

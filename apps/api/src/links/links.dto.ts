@@ -27,15 +27,22 @@ const IsOmittable = () => ValidateIf((_object: object, value: unknown) => value 
 
 export class CreateLinkDto {
   @ApiProperty({
-    description: 'Absolute http(s) URL to redirect to',
+    description:
+      'Absolute http(s) URL to redirect to: no credentials, no whitespace or control characters, ' +
+      'at most URL_MAX_LENGTH characters, not snip itself or an address it refuses',
     example: 'https://example.com/spring-sale',
+    format: 'uri',
+    minLength: 1,
+    maxLength: 2048,
   })
   @IsString()
   url!: string;
 
   @ApiPropertyOptional({
-    description: 'Custom code, case-sensitive',
+    description: 'Custom code, case-sensitive; not one of the reserved route names',
     pattern: ALIAS_PATTERN.source,
+    minLength: 3,
+    maxLength: 64,
     example: 'spring-sale',
   })
   @IsOmittable()
@@ -51,14 +58,19 @@ export class CreateLinkDto {
   @IsISO8601(ISO_DATE, { message: ISO_MESSAGE })
   expiresAt?: string;
 
-  @ApiPropertyOptional({ enum: REDIRECT_TYPES, default: 302 })
+  @ApiPropertyOptional({ enum: REDIRECT_TYPES, type: 'integer', default: 302 })
   @IsOmittable()
   @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
   redirectType?: RedirectType;
 }
 
 export class UpdateLinkDto {
-  @ApiPropertyOptional({ description: 'New target URL' })
+  @ApiPropertyOptional({
+    description: 'New target URL, under the same policy as on creation',
+    format: 'uri',
+    minLength: 1,
+    maxLength: 2048,
+  })
   @IsOmittable()
   @IsString()
   url?: string;
@@ -74,7 +86,7 @@ export class UpdateLinkDto {
   @IsISO8601(ISO_DATE, { message: ISO_MESSAGE })
   expiresAt?: string | null;
 
-  @ApiPropertyOptional({ enum: REDIRECT_TYPES })
+  @ApiPropertyOptional({ enum: REDIRECT_TYPES, type: 'integer' })
   @IsOmittable()
   @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
   redirectType?: RedirectType;
@@ -86,7 +98,7 @@ export class UpdateLinkDto {
 }
 
 export class ListLinksQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'must be a whole number' })
@@ -94,7 +106,7 @@ export class ListLinksQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 200 })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -106,7 +118,7 @@ export class LinkResponse {
   @ApiProperty({ example: 'http://localhost:3000/aZ3kP9q' }) shortUrl!: string;
   @ApiProperty({ example: 'https://example.com/spring-sale' }) url!: string;
   @ApiPropertyOptional({ description: 'Present when the code is a custom alias' }) alias?: string;
-  @ApiProperty({ enum: REDIRECT_TYPES }) redirectType!: RedirectType;
+  @ApiProperty({ enum: REDIRECT_TYPES, type: 'integer' }) redirectType!: RedirectType;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt!: string | null;
   @ApiProperty() disabled!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;

@@ -1,13 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { CODE_PARAM, ApiCommonProblems, ApiProblem } from '../openapi';
 import { CurrentPrincipal } from '../api-keys/api-access';
 import { scopeOf, type Principal } from '../api-keys/api-key';
 import { LinkStatsResponse, StatsQuery } from './stats.dto';
@@ -15,7 +8,7 @@ import { StatsService } from './stats.service';
 
 @ApiTags('links')
 @ApiSecurity('api-key')
-@ApiUnauthorizedResponse({ description: 'API_KEY_MISSING, API_KEY_INVALID' })
+@ApiCommonProblems()
 @Controller('api/v1/links')
 export class StatsController {
   constructor(private readonly stats: StatsService) {}
@@ -30,10 +23,9 @@ export class StatsController {
       'under two seconds).',
   })
   @ApiOkResponse({ type: LinkStatsResponse })
-  @ApiBadRequestResponse({
-    description: 'VALIDATION_FAILED (bad dates, from after to, range too long)',
-  })
-  @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
+  @ApiProblem(400, 'VALIDATION_FAILED (bad dates, from after to, range too long), MALFORMED_URL')
+  @ApiProblem(404, 'LINK_NOT_FOUND')
+  @ApiParam(CODE_PARAM)
   get(
     @Param('code') code: string,
     @Query() query: StatsQuery,

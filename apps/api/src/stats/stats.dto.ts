@@ -34,25 +34,29 @@ export class StatsQuery {
 }
 
 export class StatsTotals {
-  @ApiProperty({ description: 'Clicks counted (humans only unless includeBots)' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'Clicks counted (humans only unless includeBots)',
+  })
   clicks!: number;
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0 })
   humanClicks!: number;
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0 })
   botClicks!: number;
 }
 
 export class DailyCount {
   @ApiProperty({ example: '2030-01-31', format: 'date' })
   day!: string;
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0 })
   clicks!: number;
 }
 
 export class BreakdownCount {
   @ApiProperty({ nullable: true, type: String, description: 'null when unknown' })
   value!: string | null;
-  @ApiProperty()
+  @ApiProperty({ type: 'integer', minimum: 0 })
   clicks!: number;
 }
 
