@@ -38,7 +38,9 @@ export class LinksController {
 
   @Post()
   @ApiCreatedResponse({ type: LinkResponse })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, URL_NOT_ALLOWED, ALIAS_RESERVED' })
+  @ApiBadRequestResponse({
+    description: 'VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED, ALIAS_RESERVED',
+  })
   @ApiConflictResponse({ description: 'ALIAS_TAKEN' })
   async create(
     @Body() body: CreateLinkDto,
@@ -83,6 +85,10 @@ export class LinksController {
 
   @Patch(':code')
   @ApiOkResponse({ type: LinkResponse })
+  @ApiBadRequestResponse({
+    description:
+      'VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED (also on enabling a blocked link)',
+  })
   @ApiNotFoundResponse({ description: 'LINK_NOT_FOUND' })
   async update(
     @Param('code') code: string,
