@@ -70,6 +70,13 @@ describe('destination policy', () => {
       );
     });
 
+    it('describes the enforce action in the OpenAPI document', async () => {
+      const doc = (await (await fetch(`${api.url}/docs-json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+      expect(Object.keys(doc.paths['/api/v1/admin/blocklist/enforce']!)).toEqual(['post']);
+    });
+
     it('applies the same rules when a link is changed', async () => {
       const link = await links.create({ url: 'https://example.com/ok' });
       await expectProblem(
