@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@app/config';
+import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
 import {
   buildDataSourceOptions,
   pendingMigrations,
@@ -10,8 +10,10 @@ import {
   revertLastMigration,
   runMigrations,
 } from '@app/database';
-import { Link } from '@app/links';
-import { createLogger } from '@app/observability';
+import { CacheFactory } from '@app/caching';
+import { Link, LinkBlocklist, LinksRepository, LinksService } from '@app/links';
+import { createLogger, type Logger } from '@app/observability';
+import { closeRedis, createRedis } from '@app/redis';
 import { DataSource } from 'typeorm';
 import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from './api-keys/api-key.entity';
 import { toApiKeyResponse } from './api-keys/api-keys.dto';
@@ -28,6 +30,9 @@ const USAGE = `snip command line
                                         create an API key; prints it (once) as JSON on stdout
   npm run cli -- api-key:list           list API keys (never the keys themselves), one JSON per line
   npm run cli -- api-key:revoke <id>    revoke an API key at once
+  npm run cli -- blocklist:enforce      disable every link to a blocked domain (URL_BLOCKED_DOMAINS,
+                                        URL_BLOCKLIST_FILE) and evict it from every cache; prints
+                                        a JSON summary
 
 Connects to DATABASE_URL (or the embedded database of the local profile; stop the api first).
 `;
@@ -68,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
       case 'api-key:list':
       case 'api-key:revoke':
         return await apiKeys(command, args, new ApiKeysService(new ApiKeysRepository(dataSource)));
+      case 'blocklist:enforce':
+        return await enforceBlocklist(config, dataSource, logger);
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -120,6 +127,40 @@ ${down}
   );
   log(`wrote ${file}; review it and add ${className} to libs/database/src/migrations.ts`);
   return 0;
+}
+
+/**
+ * What POST /api/v1/admin/blocklist/enforce does, from the command line: the links are disabled in
+ * the database and written to L2 (REDIS_URL), and every api instance's L1 hears of each on the
+ * eviction channel.
+ */
+async function enforceBlocklist(
+  config: SnipConfig,
+  dataSource: DataSource,
+  logger: Logger,
+): Promise<number> {
+  const redis = config.redis.url ? createRedis(config.redis) : null;
+  const caches = new CacheFactory(config.cache, config.redis, logger, redis);
+  const blocklist = new LinkBlocklist(config.links, logger);
+  try {
+    const links = new LinksService(
+      new LinksRepository(dataSource),
+      config.links,
+      config.app,
+      caches,
+      blocklist,
+    );
+    const summary = await links.enforceBlocklist();
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    logger.info(
+      { domains: summary.domains.length, disabled: summary.disabled },
+      'blocklist enforced',
+    );
+    return 0;
+  } finally {
+    await caches.onApplicationShutdown();
+    await closeRedis(redis);
+  }
 }
 
 async function apiKeys(command: string, args: string[], keys: ApiKeysService): Promise<number> {

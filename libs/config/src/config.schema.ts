@@ -72,6 +72,11 @@ export const envSchema = z
     RESERVED_ALIASES: list.default([]),
     REDIRECT_FORWARD_QUERY: bool.default(true),
     REDIRECT_PERMANENT_MAX_AGE: int(0, 31_536_000).default(0),
+    SELF_HOSTS: list.default([]),
+    URL_ALLOW_PRIVATE_TARGETS: bool.default(false),
+    URL_BLOCKED_DOMAINS: list.default([]),
+    URL_BLOCKLIST_FILE: z.string().min(1).optional(),
+    URL_BLOCKLIST_POLL_MS: int(100, 3_600_000).default(5000),
 
     DATABASE_URL: postgresUrl.optional(),
     DATABASE_REPLICA_URLS: z

@@ -60,6 +60,11 @@ describe('loadConfig', () => {
       reservedAliases: [],
       forwardQuery: true,
       permanentRedirectMaxAge: 0,
+      selfHosts: [],
+      allowPrivateTargets: false,
+      blockedDomains: [],
+      blocklistFile: undefined,
+      blocklistPollMs: 5000,
     });
     expect(config.database).toMatchObject({
       mode: 'embedded',
@@ -132,6 +137,11 @@ describe('loadConfig', () => {
     });
     expect(production.database).toMatchObject({ mode: 'postgres', migrateOnBoot: false });
     expect(production.app.publicBaseUrl).toBe('https://sn.ip');
+    // Internal targets: allowed where snip runs on a developer's machine, refused elsewhere.
+    expect(shipped('local').links.allowPrivateTargets).toBe(true);
+    expect(shipped('development').links.allowPrivateTargets).toBe(true);
+    expect(shipped('test').links.allowPrivateTargets).toBe(false);
+    expect(production.links.allowPrivateTargets).toBe(false);
   });
 
   it('requires DATABASE_URL, SHORT_CODE_SECRET and PUBLIC_BASE_URL in production', () => {
@@ -229,6 +239,18 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgresql://snip@db:5432/snip',
       DATABASE_REPLICA_URLS: 'postgres://r1/snip, postgres://r2/snip',
       DATA_DIR: 'relative/data',
+      SELF_HOSTS: 'go.example, localhost:3000',
+      URL_ALLOW_PRIVATE_TARGETS: 'true',
+      URL_BLOCKED_DOMAINS: 'bad.example,,evil.example ',
+      URL_BLOCKLIST_FILE: 'conf/blocked.txt',
+      URL_BLOCKLIST_POLL_MS: '250',
+    });
+    expect(config.links).toMatchObject({
+      selfHosts: ['go.example', 'localhost:3000'],
+      allowPrivateTargets: true,
+      blockedDomains: ['bad.example', 'evil.example'],
+      blocklistFile: join(dir, 'conf/blocked.txt'),
+      blocklistPollMs: 250,
     });
     expect(config.links.reservedAliases).toEqual(['login', 'stats', 'Admin']);
     expect(config.links.forwardQuery).toBe(false);

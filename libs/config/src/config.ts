@@ -29,6 +29,15 @@ export class LinksConfig {
   readonly reservedAliases!: readonly string[];
   readonly forwardQuery!: boolean;
   readonly permanentRedirectMaxAge!: number;
+  /** Host names (host[:port] as configured) that reach snip, besides PUBLIC_BASE_URL's host. */
+  readonly selfHosts!: readonly string[];
+  /** Whether targets on loopback, private, link-local and other internal addresses are accepted. */
+  readonly allowPrivateTargets!: boolean;
+  /** Domains whose targets (the domain and its subdomains) are refused. */
+  readonly blockedDomains!: readonly string[];
+  /** File of further blocked domains, one a line, re-read when it changes; absolute path. */
+  readonly blocklistFile?: string;
+  readonly blocklistPollMs!: number;
 }
 
 /** PostgreSQL (or the embedded PGlite) and migrations. */
@@ -215,6 +224,14 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     reservedAliases: env.RESERVED_ALIASES,
     forwardQuery: env.REDIRECT_FORWARD_QUERY,
     permanentRedirectMaxAge: env.REDIRECT_PERMANENT_MAX_AGE,
+    selfHosts: env.SELF_HOSTS,
+    allowPrivateTargets: env.URL_ALLOW_PRIVATE_TARGETS,
+    blockedDomains: env.URL_BLOCKED_DOMAINS,
+    blocklistFile:
+      env.URL_BLOCKLIST_FILE === undefined || isAbsolute(env.URL_BLOCKLIST_FILE)
+        ? env.URL_BLOCKLIST_FILE
+        : resolve(cwd, env.URL_BLOCKLIST_FILE),
+    blocklistPollMs: env.URL_BLOCKLIST_POLL_MS,
   });
   const database: DatabaseConfig = Object.assign(new DatabaseConfig(), {
     mode: env.DATABASE_URL ? 'postgres' : 'embedded',

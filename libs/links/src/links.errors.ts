@@ -17,6 +17,15 @@ export const linkGone = (code: string, reason: 'disabled' | 'expired'): DomainEr
 export const urlNotAllowed = (detail: string): DomainError =>
   new DomainError(400, 'URL_NOT_ALLOWED', 'URL not allowed', detail);
 
+export const urlBlocked = (domain: string): DomainError =>
+  new DomainError(
+    400,
+    'URL_BLOCKED',
+    'URL blocked',
+    `Links to ${domain} and its subdomains are blocked on this shortener.`,
+    { domain },
+  );
+
 export const aliasTaken = (alias: string): DomainError =>
   new DomainError(409, 'ALIAS_TAKEN', 'Alias taken', `The alias "${alias}" is already in use.`);
 

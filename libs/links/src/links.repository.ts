@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
+import type { RedirectTarget } from './link-cache';
 import { Link, type RedirectType } from './link.entity';
 
 export interface NewLink {
@@ -144,4 +145,53 @@ export class LinksRepository {
     const result = await query.execute();
     return (result.affected ?? 0) > 0;
   }
+
+  /**
+   * Disables up to `limit` live, enabled links whose target host is one of `domains` or under one,
+   * and returns them as disabled. The host is cut from the stored URL (a WHATWG serialisation:
+   * `scheme://host[:port]/...`, never with credentials) in SQL, so no link is loaded to be tested.
+   */
+  async disableByDomains(
+    domains: readonly string[],
+    now: Date,
+    limit: number,
+  ): Promise<RedirectTarget[]> {
+    if (domains.length === 0) return [];
+    const rows: DisabledRow[] = await this.dataSource.query(
+      `WITH matched AS (
+         SELECT l.id
+           FROM links l,
+                LATERAL (SELECT rtrim(regexp_replace(substring(l.url FROM '^[a-z]+://([^/?#]*)'),
+                                                     ':[0-9]+$', ''), '.') AS host) h
+          WHERE l.deleted_at IS NULL AND NOT l.disabled
+            AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS d(domain)
+                         WHERE h.host = d.domain OR right(h.host, length(d.domain) + 1) = '.' || d.domain)
+          LIMIT $3
+       ), disabled AS (
+         UPDATE links SET disabled = true, updated_at = $2
+          WHERE id IN (SELECT id FROM matched)
+          RETURNING id::text AS id, code, url, redirect_type, expires_at, updated_at
+       )
+       SELECT * FROM disabled`,
+      [domains, now, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      code: row.code,
+      url: row.url,
+      redirectType: Number(row.redirect_type) as RedirectType,
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+      disabled: true,
+      updatedAt: new Date(row.updated_at),
+    }));
+  }
+}
+
+interface DisabledRow {
+  readonly id: string;
+  readonly code: string;
+  readonly url: string;
+  readonly redirect_type: number | string;
+  readonly expires_at: Date | string | null;
+  readonly updated_at: Date | string;
 }

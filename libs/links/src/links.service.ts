@@ -6,7 +6,14 @@ import { AliasPolicy, CODE_PATTERN } from './alias-policy';
 import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
 import { Link, linkState, type LinkState, type RedirectType } from './link.entity';
 import { LinkIdPool } from './link-ids';
-import { aliasTaken, codeSpaceExhausted, invalidCursor, linkNotFound } from './links.errors';
+import { LinkBlocklist } from './link-blocklist';
+import {
+  aliasTaken,
+  codeSpaceExhausted,
+  invalidCursor,
+  linkNotFound,
+  urlBlocked,
+} from './links.errors';
 import { CodeTakenError, LinksRepository, type PagePosition } from './links.repository';
 import { ShortCodeCodec } from './short-code';
 import { UrlPolicy } from './url-policy';
@@ -48,6 +55,21 @@ const MISSING: Resolution = { state: 'missing' };
 const resolution = (link: RedirectTarget | null, now: Date): Resolution =>
   link ? { state: linkState(link, now), link } : MISSING;
 
+/** What enforcing the blocklist did. */
+export interface BlocklistEnforcement {
+  /** The blocked domains enforced. */
+  readonly domains: string[];
+  /** How many links were disabled. */
+  readonly disabled: number;
+  /** Their codes (the first ENFORCE_CODES_SHOWN of them). */
+  readonly codes: string[];
+}
+
+/** Links disabled (and evicted) per statement when the blocklist is enforced. */
+const ENFORCE_BATCH = 500;
+/** Codes the enforcement summary lists at most. */
+export const ENFORCE_CODES_SHOWN = 1000;
+
 /** A generated code can collide only with an alias that happens to look like one; skip it. */
 const MAX_GENERATED_ATTEMPTS = 8;
 
@@ -64,9 +86,16 @@ export class LinksService {
     config: LinksConfig,
     app: AppConfig,
     caches: CacheFactory,
+    private readonly blocklist: LinkBlocklist,
   ) {
     this.codec = new ShortCodeCodec(config.codeLength, config.codeSecret);
-    this.urls = new UrlPolicy({ maxLength: config.urlMaxLength, selfOrigins: [app.publicBaseUrl] });
+    this.urls = new UrlPolicy({
+      maxLength: config.urlMaxLength,
+      selfOrigins: [app.publicBaseUrl],
+      selfHosts: config.selfHosts,
+      allowPrivateTargets: config.allowPrivateTargets,
+      blocklist,
+    });
     this.aliases = new AliasPolicy(config.reservedAliases);
     this.ids = new LinkIdPool(config.idBlockSize, (count) => repository.allocateIds(count));
     this.cache = caches.create('link', linkCacheCodec);
@@ -146,6 +175,7 @@ export class LinksService {
   ): Promise<Link> {
     const url = input.url === undefined ? undefined : this.urls.normalize(input.url);
     assertFuture(input.expiresAt ?? undefined, now);
+    if (url === undefined && input.disabled === false) await this.assertNotBlocked(code, scope);
     const link = CODE_PATTERN.test(code)
       ? await this.repository.update(
           code,
@@ -162,6 +192,37 @@ export class LinksService {
     if (!link) throw linkNotFound(code);
     await this.cache.put(link.code, toRedirectTarget(link), link.updatedAt.getTime());
     return link;
+  }
+
+  /** Enabling a link again: refused while its (unchanged) target is on the blocklist. */
+  private async assertNotBlocked(code: string, scope: LinkScope): Promise<void> {
+    const current = CODE_PATTERN.test(code)
+      ? await this.repository.findByCode(code, scope.ownerKeyId)
+      : null;
+    const blocked = current && this.urls.blockedDomainOf(current.url);
+    if (blocked) throw urlBlocked(blocked);
+  }
+
+  /**
+   * Disables every live link whose target is a blocked domain or under one, and evicts each from
+   * every cache tier (L2, and L1 on every instance through the eviction channel), so that its
+   * redirect answers 410 at once. Reads the blocklist file first, in case it changed since the
+   * last poll.
+   */
+  async enforceBlocklist(now = new Date()): Promise<BlocklistEnforcement> {
+    await this.blocklist.reload();
+    const domains = this.blocklist.domains;
+    const codes: string[] = [];
+    let disabled = 0;
+    for (;;) {
+      const batch = await this.repository.disableByDomains(domains, now, ENFORCE_BATCH);
+      await Promise.all(
+        batch.map((link) => this.cache.put(link.code, link, link.updatedAt.getTime())),
+      );
+      disabled += batch.length;
+      for (const link of batch) if (codes.length < ENFORCE_CODES_SHOWN) codes.push(link.code);
+      if (batch.length < ENFORCE_BATCH) return { domains, disabled, codes };
+    }
   }
 
   async delete(code: string, scope: LinkScope = {}, now = new Date()): Promise<void> {

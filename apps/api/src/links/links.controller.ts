@@ -104,7 +104,9 @@ export class LinksController {
       'least one. Caches on every instance are updated at once.',
   })
   @ApiOkResponse({ type: LinkResponse })
-  @ApiBodyProblems('VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED, MALFORMED_URL')
+  @ApiBodyProblems(
+    'VALIDATION_FAILED, URL_NOT_ALLOWED, URL_BLOCKED (also on enabling a blocked link), MALFORMED_URL',
+  )
   @ApiProblem(404, 'LINK_NOT_FOUND')
   @ApiParam(CODE_PARAM)
   async update(

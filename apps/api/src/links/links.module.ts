@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { LinksModule as LinksDomainModule } from '@app/links';
+import { BlocklistController } from './blocklist.controller';
 import { LinksController } from './links.controller';
 
 @Module({
   imports: [LinksDomainModule],
-  controllers: [LinksController],
+  controllers: [LinksController, BlocklistController],
 })
 export class LinksApiModule {}
