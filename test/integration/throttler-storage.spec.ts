@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { register } from 'prom-client';
+import type { Logger } from '@app/observability';
+import { RedisHealth } from '@app/redis';
 import { RedisThrottlerStorage } from '@app/throttling';
 import { REDIS_URL } from '../support/services';
 
@@ -22,6 +24,55 @@ describe('RedisThrottlerStorage', () => {
     } finally {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  it('keeps the counters and blocks of two limits on one prefix apart', async () => {
+    // Two instances (or deployments) on one REDIS_KEY_PREFIX, configured with different limits.
+    const redis = new Redis(REDIS_URL);
+    const prefix = `test:rl:${process.pid}:${Date.now()}:two:`;
+    try {
+      const strict = new RedisThrottlerStorage(redis, prefix);
+      const lenient = new RedisThrottlerStorage(redis, prefix);
+      for (let i = 0; i < 3; i++) await strict.increment('client', 60_000, 2, 60_000, 'api');
+      expect(await strict.increment('client', 60_000, 2, 60_000, 'api')).toMatchObject({
+        isBlocked: true,
+      });
+      // The client is blocked by the limit of 2, not by the instance whose limit is 100.
+      expect(await lenient.increment('client', 60_000, 100, 60_000, 'api')).toMatchObject({
+        totalHits: 1,
+        isBlocked: false,
+      });
+      // The same limit over another window is another budget too.
+      expect(await strict.increment('client', 1000, 2, 1000, 'api')).toMatchObject({
+        totalHits: 1,
+        isBlocked: false,
+      });
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  it('does not send the hit while Redis is known to be down, and lets it through', async () => {
+    const redis = new Redis(REDIS_URL);
+    const prefix = `test:rl:${process.pid}:${Date.now()}:down:`;
+    const logger = { warn: () => undefined } as unknown as Logger;
+    const health = new RedisHealth(redis, { name: 'test', logger, probeIntervalMs: 0 });
+    try {
+      await redis.ping();
+      const storage = new RedisThrottlerStorage(redis, prefix, health);
+      redis.emit('close');
+      expect(health.up).toBe(false);
+      const before = await errorCount();
+      const record = await storage.increment('client', 60_000, 1, 30_000, 'api');
+      expect(record).toMatchObject({ totalHits: 0, isBlocked: false });
+      expect(await errorCount()).toBe(before + 1);
+      expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      health.stop();
       redis.disconnect();
     }
   });

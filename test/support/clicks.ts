@@ -169,6 +169,24 @@ export class OwnRedis {
     );
   }
 
+  /** SIGSTOP: the server keeps its connections open and answers nothing until thaw(). */
+  freeze(): void {
+    process.kill(this.pid(), 'SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(); harmless when it runs or is gone. */
+  thaw(): void {
+    try {
+      process.kill(this.pid(), 'SIGCONT');
+    } catch {
+      // not running
+    }
+  }
+
+  private pid(): number {
+    return Number(readFileSync(join(this.dir, 'redis.pid'), 'utf8').trim());
+  }
+
   /** SIGKILL, as a crash: nothing is flushed beyond what fsync already wrote. */
   async kill(): Promise<void> {
     const pid = Number(readFileSync(join(this.dir, 'redis.pid'), 'utf8').trim());

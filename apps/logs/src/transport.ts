@@ -9,7 +9,7 @@ import {
   type ClickQueueOptions,
 } from '@app/clicks';
 import type { Logger } from '@app/observability';
-import { createRedis } from '@app/redis';
+import { createRedis, watchRedis } from '@app/redis';
 
 /** How long one XREADGROUP waits for entries; short enough for a prompt shutdown. */
 const READ_BLOCK_MS = 1000;
@@ -47,13 +47,17 @@ export function clickMicroservice(
     case 'redis-streams':
       return {
         strategy: new RedisStreamsServer({
-          connect: (purpose) =>
-            createRedis(
+          connect: (purpose) => {
+            const client = createRedis(
               { ...config.redis, url: clicks.redisUrl },
               purpose === 'reader'
                 ? { commandTimeout: READ_BLOCK_MS + 5000, maxRetriesPerRequest: 1 }
                 : { maxRetriesPerRequest: 1 },
-            ),
+            );
+            // Its 'error' listener and one log line per outage; the consumer retries by itself.
+            watchRedis(client, { name: `clicks-${purpose}`, logger, probeIntervalMs: 0 });
+            return client;
+          },
           stream: clicks.stream,
           group: clicks.consumerGroup,
           consumer: clicks.consumerName,

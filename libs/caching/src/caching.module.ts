@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { CacheConfig, RedisConfig } from '@app/config';
 import { counter, hotCounter, ROOT_LOGGER, type HotCounter, type Logger } from '@app/observability';
-import { closeRedis, REDIS } from '@app/redis';
+import { closeRedis, REDIS, watchRedis } from '@app/redis';
 import type { Redis } from 'ioredis';
 import { RedisEvictionBus, RedisSharedTier } from './redis-tier';
 import {
@@ -131,9 +131,8 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
       if (connectedBefore) for (const cache of this.caches) cache.clearLocal();
       connectedBefore = true;
     });
-    subscriber.on('error', (error: Error) =>
-      this.logger.debug({ err: error }, 'cache eviction subscriber error'),
-    );
+    // Its 'error' listener and one log line per outage; no probes: it sends no commands to time out.
+    watchRedis(subscriber, { name: 'cache-evictions', logger: this.logger, probeIntervalMs: 0 });
     this.subscriber = subscriber;
     return subscriber;
   }

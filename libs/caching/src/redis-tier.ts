@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
-import { sendReleasing } from '@app/redis';
+import { redisHealth, sendReleasing, type RedisHealth } from '@app/redis';
 import type { EvictionBus, SharedTier } from './two-tier-cache';
 
 /**
@@ -41,6 +41,7 @@ export class RedisSharedTier implements SharedTier {
   constructor(
     redis: Redis,
     private readonly keyPrefix: string,
+    private readonly health: RedisHealth | undefined = redisHealth(redis),
   ) {
     if (!('cacheSetIfNewer' in redis)) {
       redis.defineCommand('cacheSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
@@ -48,7 +49,8 @@ export class RedisSharedTier implements SharedTier {
     this.redis = redis as RedisWithCacheCommands;
     // sendReleasing: a batch's command and keys then die young (see there).
     this.reads = new DataLoader(
-      (keys) => sendReleasing(this.redis, 'mget', [...keys]) as Promise<(string | null)[]>,
+      (keys) =>
+        this.send(() => sendReleasing(this.redis, 'mget', [...keys])) as Promise<(string | null)[]>,
       {
         cache: false,
         maxBatchSize: MAX_BATCH,
@@ -59,17 +61,43 @@ export class RedisSharedTier implements SharedTier {
     );
   }
 
+  /** Connected, and not known to be down (a frozen Redis keeps its connection but answers nothing). */
   get available(): boolean {
-    return this.redis.status === 'ready';
+    return this.redis.status === 'ready' && (this.health?.up ?? true);
   }
 
   get(key: string): Promise<string | null> {
     return this.reads.load(this.keyPrefix + key);
   }
 
+  /**
+   * While Redis is known to be down the write is still sent but not awaited: a frozen Redis applies
+   * it once it thaws (as it would have before), and a closed connection drops it at once.
+   */
   async setIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<void> {
-    await this.redis.cacheSetIfNewer(this.keyPrefix + key, document, version, ttlMs);
+    const write = () => this.redis.cacheSetIfNewer(this.keyPrefix + key, document, version, ttlMs);
+    await sendOrLeave(this.health, write);
   }
+
+  private send<T>(command: () => Promise<T>): Promise<T> {
+    return this.health ? this.health.run(command) : command();
+  }
+}
+
+/** `command` through `health`, awaited while Redis is up; sent and left to itself while it is down. */
+async function sendOrLeave(
+  health: RedisHealth | undefined,
+  command: () => Promise<unknown>,
+): Promise<void> {
+  if (!health) {
+    await command();
+    return;
+  }
+  if (health.up) {
+    await health.run(command);
+    return;
+  }
+  command().catch(() => undefined);
 }
 
 /**
@@ -82,6 +110,7 @@ export class RedisEvictionBus implements EvictionBus {
   constructor(
     private readonly publisher: Redis,
     private readonly channel: string,
+    private readonly health: RedisHealth | undefined = redisHealth(publisher),
   ) {}
 
   /** Subscribes `subscriber` (a dedicated connection) and calls `evict` for other instances' keys. */
@@ -95,7 +124,10 @@ export class RedisEvictionBus implements EvictionBus {
     await subscriber.subscribe(this.channel);
   }
 
+  /** Not awaited while Redis is known to be down (see RedisSharedTier.setIfNewer). */
   async publish(key: string): Promise<void> {
-    await this.publisher.publish(this.channel, `${this.instanceId} ${key}`);
+    await sendOrLeave(this.health, () =>
+      this.publisher.publish(this.channel, `${this.instanceId} ${key}`),
+    );
   }
 }

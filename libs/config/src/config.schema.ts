@@ -102,6 +102,7 @@ export const envSchema = z
     REDIS_KEY_PREFIX: z.string().max(64).default('snip:'),
     REDIS_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
     REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
+    REDIS_PROBE_INTERVAL_MS: int(0, 600_000).default(1000),
 
     CLICKS_TRANSPORT: z.enum(['inline', 'redis-streams', 'rmq']).default('inline'),
     CLICKS_REDIS_URL: z
@@ -143,6 +144,7 @@ export const envSchema = z
     RATE_LIMIT_API_PER_MIN: int(0, 10_000_000).default(600),
     RATE_LIMIT_IP_PER_MIN: int(0, 10_000_000).default(300),
     REDIRECT_RATE_LIMIT_PER_MIN: int(0, 10_000_000).default(0),
+    RATE_LIMIT_EXEMPT_LOOPBACK: bool.default(false),
     TRUSTED_PROXIES: list
       .pipe(
         z.array(

@@ -63,6 +63,11 @@ export class RedisConfig {
   readonly connectTimeoutMs!: number;
   /** Longest a single command may take before it fails (the hot path never waits longer). */
   readonly commandTimeoutMs!: number;
+  /**
+   * How often a Redis known to be down but still connected (frozen) is sent a PING, to learn that
+   * it answers again; 0 leaves it down until its connection is re-established.
+   */
+  readonly probeIntervalMs!: number;
 }
 
 /** The two-tier link cache: in-process LRU (L1), then Redis (L2) when REDIS_URL is set. */
@@ -93,6 +98,8 @@ export class ThrottleConfig {
   readonly redirectPerMinute!: number;
   /** Addresses or CIDR blocks of reverse proxies; X-Forwarded-For counts only from these peers. */
   readonly trustedProxies!: readonly string[];
+  /** Clients on a loopback address (127.0.0.0/8, ::1) are not limited (the local profile). */
+  readonly exemptLoopback!: boolean;
 }
 
 /** Click events: the transport, the publisher's buffer, the logs worker and IP anonymisation. */
@@ -249,6 +256,7 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     keyPrefix: env.REDIS_KEY_PREFIX,
     connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
     commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    probeIntervalMs: env.REDIS_PROBE_INTERVAL_MS,
   });
   const clicks: ClicksConfig = Object.assign(new ClicksConfig(), {
     transport: env.CLICKS_TRANSPORT,
@@ -289,6 +297,7 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     ipPerMinute: env.RATE_LIMIT_IP_PER_MIN,
     redirectPerMinute: env.REDIRECT_RATE_LIMIT_PER_MIN,
     trustedProxies: env.TRUSTED_PROXIES,
+    exemptLoopback: env.RATE_LIMIT_EXEMPT_LOOPBACK,
   });
   return { app, links, database, redis, clicks, cache, auth, throttle };
 }

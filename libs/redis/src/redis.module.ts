@@ -10,9 +10,7 @@ import { RedisConfig } from '@app/config';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import type { Redis } from 'ioredis';
 import { closeRedis, createRedis } from './redis';
-
-/** At most one log line per this many ms about a Redis that keeps failing. */
-const ERROR_LOG_INTERVAL_MS = 10_000;
+import { watchRedis } from './redis-health';
 
 /** Injection token of the shared ioredis client, or null when REDIS_URL is not set. */
 export const REDIS = Symbol('REDIS');
@@ -44,13 +42,13 @@ export class RedisModule {
           useFactory: (config: RedisConfig, logger: Logger): Redis | null => {
             if (!config.url) return null;
             const redis = createRedis(config);
-            // ioredis reconnects by itself; without a listener it prints every failure to stderr.
-            let lastLogged = 0;
-            redis.on('error', (error: Error) => {
-              const now = Date.now();
-              if (now - lastLogged < ERROR_LOG_INTERVAL_MS) return;
-              lastLogged = now;
-              logger.warn({ err: error }, 'redis unavailable; retrying');
+            // ioredis reconnects by itself. The tracker is its 'error' listener (without one ioredis
+            // prints every failure to stderr), logs once per change between up and down, and lets
+            // the cache and the rate limits skip a Redis known to be down (redisHealth(redis)).
+            watchRedis(redis, {
+              name: 'shared',
+              logger,
+              probeIntervalMs: config.probeIntervalMs,
             });
             return redis;
           },

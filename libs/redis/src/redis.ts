@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisConfig } from '@app/config';
 import { Command, Redis, type RedisOptions } from 'ioredis';
+import { redisHealth } from './redis-health';
 
 /**
  * A Redis connection with snip's defaults: bounded connect and command timeouts, commands queued
@@ -25,6 +26,8 @@ export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): 
  */
 export async function closeRedis(redis: Redis | null | undefined): Promise<void> {
   if (!redis || redis.status === 'end') return;
+  // Closing on purpose is no outage: no 'redis down' line, no more probes.
+  redisHealth(redis)?.stop();
   if (redis.status !== 'ready') {
     redis.disconnect();
     return;

@@ -2,6 +2,7 @@ export {
   applyRateLimit,
   hit,
   ipTracker,
+  isLoopback,
   RateLimitGuard,
   rateLimited,
   trackerKey,

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { applyRateLimit, ipTracker } from './rate-limit';
+import { applyRateLimit, ipTracker, isLoopback } from './rate-limit';
 
 function fakeReply() {
   const headers: Record<string, unknown> = {};
@@ -68,5 +68,22 @@ describe('ipTracker', () => {
   it('gives two addresses of one /64 one budget and the next /64 another', () => {
     expect(ipTracker('2001:db8:0:1::a')).toBe(ipTracker('2001:db8:0:1:9999::b'));
     expect(ipTracker('2001:db8:0:1::a')).not.toBe(ipTracker('2001:db8:0:2::a'));
+  });
+});
+
+describe('isLoopback', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.8.9.10', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::FFFF:127.0.0.1', true],
+    ['10.0.0.1', false],
+    ['::ffff:10.0.0.1', false],
+    ['2001:db8::1', false],
+    ['1127.0.0.1', false],
+    [undefined, false],
+  ])('%s: %s', (ip, loopback) => {
+    expect(isLoopback(ip)).toBe(loopback);
   });
 });

@@ -35,6 +35,16 @@ export function ipTracker(ip: string | undefined): string {
 }
 
 /**
+ * Whether `ip` is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6): a client on
+ * the same machine, which RATE_LIMIT_EXEMPT_LOOPBACK (the local profile) does not limit.
+ */
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  const v4 = ip.toLowerCase().startsWith('::ffff:') ? ip.slice('::ffff:'.length) : ip;
+  return v4.startsWith('127.') || ip === '::1' || ip === '0:0:0:0:0:0:0:1';
+}
+
+/**
  * Writes the IETF RateLimit headers (and Retry-After when blocked) for one hit; returns the
  * RATE_LIMITED error to throw when the hit is over the limit.
  */

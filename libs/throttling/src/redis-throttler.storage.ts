@@ -1,6 +1,7 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { counter } from '@app/observability';
+import { redisHealth, type RedisHealth } from '@app/redis';
 
 /** The record @nestjs/throttler expects (times in seconds). */
 export interface RateLimitRecord {
@@ -53,8 +54,11 @@ const storageErrors = () =>
 
 /**
  * Rate-limit counters in Redis, so that every api instance enforces one shared limit. When Redis
- * cannot be reached the check lets the request through (fail open) and counts the error. Keys are
- * `<prefix>rl:<throttler>:<tracker>` (hash-tagged, for Redis Cluster) plus `:block`.
+ * cannot be reached, or is known to be down (then without waiting on it), the check lets the
+ * request through (fail open) and counts the error. Keys are
+ * `<prefix>rl:<throttler>:<limit>/<window ms>:<tracker>` (hash-tagged, for Redis Cluster) plus
+ * `:block`: instances with different limits on one prefix keep counters and blocks apart, instead
+ * of one instance's lower limit blocking clients of the other.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly redis: RedisWithHit;
@@ -63,6 +67,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   constructor(
     redis: Redis,
     private readonly keyPrefix: string,
+    private readonly health: RedisHealth | undefined = redisHealth(redis),
   ) {
     if (!('rateLimitHit' in redis)) {
       redis.defineCommand('rateLimitHit', { numberOfKeys: 2, lua: HIT });
@@ -77,10 +82,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<RateLimitRecord> {
-    const base = `${this.keyPrefix}rl:{${throttlerName}:${key}}`;
+    const base = `${this.keyPrefix}rl:{${throttlerName}:${limit}/${ttl}:${key}}`;
+    const send = () => this.redis.rateLimitHit(base, `${base}:block`, ttl, limit, blockDuration);
     let reply: [number, number, number, number];
     try {
-      reply = await this.redis.rateLimitHit(base, `${base}:block`, ttl, limit, blockDuration);
+      reply = await (this.health ? this.health.run(send) : send());
     } catch {
       // Fail open: a Redis outage must not turn every API call into an error. The counter (and
       // the readiness check on Redis) make the outage visible instead.

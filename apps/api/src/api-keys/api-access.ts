@@ -8,7 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AuthConfig, ThrottleConfig } from '@app/config';
-import { ipTracker } from '@app/throttling';
+import { ipTracker, isLoopback } from '@app/throttling';
 import { ANONYMOUS_ADMIN, hasRole, type Principal } from './api-key';
 import type { ApiKey, ApiKeyRole } from './api-key.entity';
 import { apiKeyInvalid, apiKeyMissing, forbidden } from './api-keys.errors';
@@ -74,7 +74,9 @@ export class ApiAccess {
     return caller.kind === 'key' ? `key:${caller.apiKey.id}` : ipTracker(request.ip);
   }
 
+  /** Requests per minute for the caller; 0 (no limit) for loopback clients when they are exempt. */
   async limit(request: FastifyRequest): Promise<number> {
+    if (this.throttle.exemptLoopback && isLoopback(request.ip)) return 0;
     const caller = await this.caller(request);
     return caller.kind === 'key' ? this.throttle.apiPerMinute : this.throttle.ipPerMinute;
   }

@@ -11,7 +11,7 @@ import {
 } from '@app/clicks';
 import { AppConfig, ClicksConfig, RedisConfig } from '@app/config';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
-import { createRedis } from '@app/redis';
+import { createRedis, watchRedis } from '@app/redis';
 import { InlineClickTransport } from './inline.transport';
 
 /**
@@ -76,7 +76,16 @@ function transportFor(
       return new InlineClickTransport(ingest, logger);
     case 'redis-streams':
       return new RedisStreamsClient({
-        connect: () => createRedis({ ...redis, url: config.redisUrl }, { maxRetriesPerRequest: 1 }),
+        connect: () => {
+          const client = createRedis(
+            { ...redis, url: config.redisUrl },
+            { maxRetriesPerRequest: 1 },
+          );
+          // Logging only (its 'error' listener, one line per outage): the publisher keeps its own
+          // buffer and retries, and the redirect never waits on it.
+          watchRedis(client, { name: 'clicks', logger, probeIntervalMs: 0 });
+          return client;
+        },
         stream: config.stream,
         maxLen: config.streamMaxLen,
       });

@@ -3,7 +3,7 @@ import { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottleConfig } from '@app/config';
 import { ROOT_LOGGER, sendProblem, toProblem, type Logger } from '@app/observability';
-import { applyRateLimit, hit, ipTracker } from '@app/throttling';
+import { applyRateLimit, hit, ipTracker, isLoopback } from '@app/throttling';
 import { thenMaybe, type MaybePromise } from '@app/caching';
 import { clickVisitor } from '@app/clicks';
 import { redirectResponse } from './redirect.response';
@@ -34,7 +34,8 @@ export class RedirectController {
     try {
       // Off by default: then the redirect does no rate-limit work at all.
       const outcome =
-        this.throttle.redirectPerMinute > 0
+        this.throttle.redirectPerMinute > 0 &&
+        !(this.throttle.exemptLoopback && isLoopback(request.ip))
           ? this.limited(request, reply)
           : this.resolve(request.params.code, request);
       // An L1 hit is answered synchronously: no promise, no microtask between lookup and reply.
