@@ -19,7 +19,7 @@ const moduleNameMapper = {
 // NestJS 12 and a few of its dependencies ship ES modules only: let @swc/jest turn them into
 // CommonJS too, since Jest on Node 20 cannot require() an ES module itself.
 const transformIgnorePatterns = [
-  '/node_modules/(?!(@nestjs|cookie|uid|load-esm|file-type|token-types|strtok3|@tokenizer|@borewit|uint8array-extras|@electric-sql)/)',
+  '/node_modules/(?!(@nestjs|cookie|uid|load-esm|file-type|token-types|strtok3|@tokenizer|@borewit|uint8array-extras|@electric-sql|@apidevtools)/)',
 ];
 
 const common = {
@@ -39,6 +39,12 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.spec.ts'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+      // Every response an e2e test receives is checked against the OpenAPI document.
+      setupFilesAfterEnv: ['<rootDir>/test/support/contract.ts'],
+    },
   ],
 };

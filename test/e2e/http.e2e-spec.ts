@@ -194,9 +194,13 @@ describe('HTTP surface: paths, request ids, health, docs', () => {
         'get',
         'patch',
       ]);
-      // The redirect and health checks are not part of the API description.
-      expect(doc.paths['/{code}']).toBeUndefined();
-      expect(Object.keys(doc.paths).filter((p) => p.startsWith('/health'))).toEqual([]);
+      // The redirect, health checks and metrics are described too (see openapi.e2e-spec.ts).
+      expect(Object.keys(doc.paths['/{code}']!).sort()).toEqual(['get', 'head']);
+      expect(
+        Object.keys(doc.paths)
+          .filter((p) => /^\/(health|metrics)/.test(p))
+          .sort(),
+      ).toEqual(['/health/live', '/health/ready', '/metrics']);
       expect(Object.keys(doc.components.schemas.CreateLinkDto!.properties!).sort()).toEqual([
         'alias',
         'expiresAt',

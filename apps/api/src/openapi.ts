@@ -84,6 +84,7 @@ export const ApiBodyProblems = (codes: string) =>
 /** The problems any /api/v1 route can answer, whatever it does. */
 export const ApiCommonProblems = () =>
   applyDecorators(
+    ApiProblem(400, 'BAD_REQUEST (a malformed request, such as an invalid Content-Length)'),
     ApiProblem(
       401,
       'API_KEY_MISSING (no key while AUTH_REQUIRED is on), API_KEY_INVALID (unknown, revoked, expired or empty key)',
