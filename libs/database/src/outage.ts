@@ -43,6 +43,8 @@ const MESSAGES: ReadonlyArray<readonly [string, string]> = [
   ['Connection terminated due to connection timeout', 'CONNECT_TIMEOUT'],
   ['Connection terminated', 'CONNECTION_TERMINATED'],
   ['Client has encountered a connection error and is not queryable', 'CONNECTION_BROKEN'],
+  // A rollback after a query timeout, on the client that timeout just closed.
+  ['Client was closed and is not queryable', 'CONNECTION_CLOSED'],
 ];
 
 function fields(error: object): { code?: unknown; message?: unknown; next: unknown[] } {
