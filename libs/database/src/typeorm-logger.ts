@@ -5,7 +5,8 @@ import { databaseUnreachableCause } from './outage';
 /**
  * TypeORM's log through snip's pino logger instead of the console. A query that failed because
  * the database could not be reached is left out: DatabaseReachability reports the outage once,
- * instead of a line per failed query.
+ * instead of a line per failed query. Other failed queries reach whoever ran them, which decides
+ * (ALIAS_TAKEN is expected; the problem filter logs a bug with its stack).
  */
 export class PinoTypeOrmLogger implements TypeOrmLogger {
   constructor(private readonly logger: Logger) {}
@@ -14,9 +15,10 @@ export class PinoTypeOrmLogger implements TypeOrmLogger {
     // Queries are not logged; `logging` stays at errors.
   }
 
+  /** At debug: whoever gets the error decides (a conflict is expected, a bug is logged as such). */
   logQueryError(error: string | Error, query: string): void {
     if (databaseUnreachableCause(error) !== undefined) return;
-    this.logger.error({ err: error, query }, 'query failed');
+    this.logger.debug({ err: error, query }, 'query failed');
   }
 
   logQuerySlow(time: number, query: string): void {
