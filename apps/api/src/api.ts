@@ -3,7 +3,7 @@ import { NotFoundException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { SnipConfig } from '@app/config';
-import { resolveDatabase } from '@app/database';
+import { DatabaseReachability, resolveDatabase } from '@app/database';
 import {
   createHttpApp,
   createLogger,
@@ -78,13 +78,16 @@ export async function startApi(
   const database = await resolveDatabase(config);
   let app: NestFastifyApplication | undefined;
   try {
-    app = await createHttpApp(AppModule.forRoot(database.config, logger), {
+    // One tracker for the whole app: the log says once that the database is gone, once it is back.
+    const reachability = new DatabaseReachability(logger);
+    app = await createHttpApp(AppModule.forRoot(database.config, logger, reachability), {
       logger,
       bodyLimitBytes: config.app.bodyLimitBytes,
       maxUrlLength: config.app.maxUrlLength,
       trustedProxies: config.throttle.trustedProxies,
       quietRoutes: ['/health/live', '/health/ready', '/metrics'],
       accessLogSampleRates: { '/:code': config.app.redirectAccessLogSampleRate },
+      errorTranslators: [reachability.translate],
     });
     app.useGlobalPipes(new ApiValidationPipe());
     if (config.app.swaggerEnabled) setupSwagger(app, config);

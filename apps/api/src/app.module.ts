@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type SnipConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import { DatabaseModule, type DatabaseReachability } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
 import { RedisModule } from '@app/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -11,13 +11,17 @@ import { StatsModule } from './stats/stats.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: SnipConfig, logger: Logger): DynamicModule {
+  static forRoot(
+    config: SnipConfig,
+    logger: Logger,
+    reachability?: DatabaseReachability,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot({ logger }),
-        DatabaseModule.forRoot(),
+        DatabaseModule.forRoot(reachability),
         RedisModule.forRoot(),
         HealthModule,
         ApiKeysModule,

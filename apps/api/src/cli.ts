@@ -49,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
   const database = await resolveDatabase(config);
-  const dataSource = new DataSource(buildDataSourceOptions(database.config.database, ENTITIES));
+  // Migrations may rightly run for minutes: no client-side query bound here.
+  const dataSource = new DataSource(
+    buildDataSourceOptions(database.config.database, ENTITIES, { unboundedQueries: true }),
+  );
   await dataSource.initialize();
   try {
     switch (command) {

@@ -92,6 +92,8 @@ export const envSchema = z
     DATABASE_POOL_SIZE: int(1, 500).default(10),
     DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
     DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(0),
+    DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(5000),
+    DATABASE_KEEPALIVE_DELAY_MS: int(1000, 3_600_000).default(10_000),
     DATABASE_MIGRATE_ON_BOOT: bool.default(false),
     DATA_DIR: z.string().min(1).default('./data'),
     EMBEDDED_DB_PORT: int(0, 65535).default(0),

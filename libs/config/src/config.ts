@@ -49,6 +49,13 @@ export class DatabaseConfig {
   readonly poolSize!: number;
   readonly connectTimeoutMs!: number;
   readonly statementTimeoutMs!: number;
+  /**
+   * Client-side bound of every query (node-postgres `query_timeout`): the server cannot enforce
+   * anything while it is frozen or unreachable. 0 turns it off.
+   */
+  readonly queryTimeoutMs!: number;
+  /** Idle time before TCP keepalive probes start on a database connection. */
+  readonly keepAliveDelayMs!: number;
   readonly migrateOnBoot!: boolean;
   readonly dataDir!: string;
   readonly embeddedPort!: number;
@@ -247,6 +254,8 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     poolSize: env.DATABASE_POOL_SIZE,
     connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
+    keepAliveDelayMs: env.DATABASE_KEEPALIVE_DELAY_MS,
     migrateOnBoot: env.DATABASE_MIGRATE_ON_BOOT,
     dataDir,
     embeddedPort: env.EMBEDDED_DB_PORT,

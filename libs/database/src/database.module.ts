@@ -1,9 +1,20 @@
-import { DynamicModule, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseConfig } from '@app/config';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source';
+import { DatabaseReachability } from './outage';
+import { PinoTypeOrmLogger } from './typeorm-logger';
 import { pendingMigrations, runMigrations, SchemaBehindError } from './schema';
 
 /**
@@ -29,27 +40,69 @@ class SchemaGate implements OnModuleInit {
   }
 }
 
+/** The pools TypeORM made for the primary and the replicas. */
+function poolsOf(dataSource: DataSource): Pool[] {
+  const driver = dataSource.driver as unknown as { master?: Pool; slaves?: Pool[] };
+  return [driver.master, ...(driver.slaves ?? [])].filter((pool) => pool !== undefined);
+}
+
+/**
+ * While the database is unreachable, probes every pool (bounded by the query and connect timeouts)
+ * so that DatabaseReachability logs the end of the outage even when no request comes.
+ */
+@Injectable()
+class PoolWatch implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly reachability: DatabaseReachability,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const pools = poolsOf(this.dataSource);
+    this.reachability.watch(() => Promise.all(pools.map((pool) => pool.query('SELECT 1'))));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.reachability.close();
+  }
+}
+
 /**
  * The TypeORM connection to PostgreSQL (primary, plus read replicas when configured), with
  * entities registered by the feature modules through `TypeOrmModule.forFeature`.
  */
 @Module({})
 export class DatabaseModule {
-  static forRoot(): DynamicModule {
+  /**
+   * `reachability`: the tracker the HTTP app's error translator reports to, so the outage is logged
+   * once per change of state; one of its own when not given.
+   */
+  static forRoot(reachability?: DatabaseReachability): DynamicModule {
     return {
       module: DatabaseModule,
+      global: true,
       imports: [
         TypeOrmModule.forRootAsync({
-          inject: [DatabaseConfig],
-          useFactory: (db: DatabaseConfig) => ({
+          inject: [DatabaseConfig, ROOT_LOGGER],
+          useFactory: (db: DatabaseConfig, logger: Logger) => ({
             ...buildDataSourceOptions(db),
+            logger: new PinoTypeOrmLogger(logger),
             autoLoadEntities: true,
             retryAttempts: 3,
             retryDelay: 1000,
           }),
         }),
       ],
-      providers: [SchemaGate],
+      providers: [
+        SchemaGate,
+        PoolWatch,
+        {
+          provide: DatabaseReachability,
+          inject: [ROOT_LOGGER],
+          useFactory: (logger: Logger) => reachability ?? new DatabaseReachability(logger),
+        },
+      ],
+      exports: [DatabaseReachability],
     };
   }
 }

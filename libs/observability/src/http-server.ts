@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HttpFront, requestIdOf } from './http-front';
-import { DomainError, toProblem } from './problem';
+import { DomainError, toProblem, type ErrorTranslator } from './problem';
 import { ProblemDetailsFilter, sendProblem } from './problem.filter';
 import { NestPinoLogger } from './logger';
 
@@ -22,6 +22,11 @@ export interface HttpAppOptions {
    * through these peers; from anyone else it is the socket address. Default: none.
    */
   readonly trustedProxies?: readonly string[];
+  /**
+   * Turn errors of other libraries into problems before the filter falls back to a 500, such as
+   * the database's DATABASE_UNAVAILABLE (503). Tried in order; default: none.
+   */
+  readonly errorTranslators?: readonly ErrorTranslator[];
 }
 
 /** What the server factory reads of Fastify's options (Fastify's defaults already applied). */
@@ -120,7 +125,7 @@ export async function createHttpApp(
     abortOnError: false,
     bodyParser: false,
   });
-  app.useGlobalFilters(new ProblemDetailsFilter(logger));
+  app.useGlobalFilters(new ProblemDetailsFilter(logger, options.errorTranslators));
   // No enableShutdownHooks(): Nest's handler re-raises the signal (exit 143) before the drain ends.
   // Each main() handles SIGTERM itself: close the app, then its resources, then exit 0.
   return app;

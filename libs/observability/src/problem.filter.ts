@@ -1,7 +1,14 @@
 import { ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { DomainError, PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
+import {
+  DomainError,
+  PROBLEM_CONTENT_TYPE,
+  toProblem,
+  translateError,
+  type ErrorTranslator,
+  type ProblemDocument,
+} from './problem';
 
 const MAX_INSTANCE_LENGTH = 256;
 
@@ -54,13 +61,21 @@ const methodNotAllowed = (request: FastifyRequest, allowed: readonly string[]): 
 /** The one place that turns exceptions into RFC 9457 problem+json responses. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly translators: readonly ErrorTranslator[] = [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    let problem = toProblem(exception);
+    // A translated error is an outage its translator reports (once, not per request).
+    const translated = translateError(exception, this.translators);
+    let problem = toProblem(translated ?? exception);
+    const headers =
+      translated?.headers ?? (exception instanceof DomainError ? exception.headers : {});
+    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
     if (problem.status === 404 && request.routeOptions.url === undefined) {
       // No route matched: if the path has routes for other methods, the method is what is wrong.
       const allowed = allowedMethods(request);
@@ -69,7 +84,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         problem = toProblem(methodNotAllowed(request, allowed));
       }
     }
-    if (problem.status >= 500) {
+    if (problem.status >= 500 && !translated) {
       this.logger.error(
         {
           err: exception,

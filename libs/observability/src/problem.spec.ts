@@ -6,7 +6,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { errorCodes } from 'fastify';
-import { DomainError, toProblem, ValidationFailedError } from './problem';
+import { DomainError, toProblem, translateError, ValidationFailedError } from './problem';
 
 describe('toProblem', () => {
   it('keeps a domain error as it is, with its extensions', () => {
@@ -100,5 +100,35 @@ describe('toProblem', () => {
       detail: 'Something went wrong on our side. Quote the request id when you report it.',
       code: 'INTERNAL_ERROR',
     });
+  });
+});
+
+describe('translateError', () => {
+  const outage = new DomainError(
+    503,
+    'DATABASE_UNAVAILABLE',
+    'Database unavailable',
+    'Retry.',
+    {},
+    {
+      'retry-after': '5',
+    },
+  );
+  const translators = [
+    (error: unknown) => (error instanceof RangeError ? outage : undefined),
+    () => undefined,
+  ];
+
+  it('returns the first translation, headers included', () => {
+    expect(translateError(new RangeError('refused'), translators)).toBe(outage);
+    expect(outage.headers).toEqual({ 'retry-after': '5' });
+  });
+
+  it('leaves errors no translator knows, and domain errors, as they are', () => {
+    expect(translateError(new Error('bug'), translators)).toBeUndefined();
+    expect(
+      translateError(new DomainError(404, 'NOT_FOUND', 'Not found', 'No.'), translators),
+    ).toBeUndefined();
+    expect(translateError(new RangeError('refused'), [])).toBeUndefined();
   });
 });

@@ -30,10 +30,31 @@ export class DomainError extends Error {
     readonly title: string,
     readonly detail: string,
     readonly extensions: Readonly<Record<string, unknown>> = {},
+    /** Response headers that go with the problem, such as `retry-after`. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(detail);
     this.name = 'DomainError';
   }
+}
+
+/**
+ * Recognises an error some library raises (a database that cannot be reached) and says what the
+ * client should see instead of a 500; undefined leaves the error to the next translator.
+ */
+export type ErrorTranslator = (error: unknown) => DomainError | undefined;
+
+/** The first translation of `error` by `translators`, if any. */
+export function translateError(
+  error: unknown,
+  translators: readonly ErrorTranslator[],
+): DomainError | undefined {
+  if (error instanceof DomainError) return undefined;
+  for (const translate of translators) {
+    const translated = translate(error);
+    if (translated) return translated;
+  }
+  return undefined;
 }
 
 /** Request validation failed; `errors` lists each field. */

@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottleConfig } from '@app/config';
+import { DatabaseReachability } from '@app/database';
 import { ROOT_LOGGER, sendProblem, toProblem, type Logger } from '@app/observability';
 import { applyRateLimit, hit, ipTracker, isLoopback } from '@app/throttling';
 import { thenMaybe, type MaybePromise } from '@app/caching';
 import { clickVisitor } from '@app/clicks';
-import { redirectResponse } from './redirect.response';
+import { errorResponse, redirectResponse } from './redirect.response';
 import { RedirectService, type RedirectOutcome } from './redirect.service';
 
 const MINUTE_MS = 60_000;
@@ -25,6 +26,7 @@ export class RedirectController {
     private readonly throttle: ThrottleConfig,
     @Inject(ThrottlerStorage) private readonly limits: ThrottlerStorage,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly reachability: DatabaseReachability,
   ) {}
 
   readonly route = (
@@ -78,6 +80,14 @@ export class RedirectController {
   }
 
   private fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+    // An unreachable database is an outage (503, reported once), not a bug to log per request.
+    const outage = this.reachability.translate(error);
+    if (outage) {
+      if (reply.sent) return;
+      const answer = errorResponse(outage, request.url, request.headers.accept, request.id);
+      void reply.code(answer.status).headers(answer.headers).send(answer.body);
+      return;
+    }
     const problem = toProblem(error);
     if (problem.status >= 500) {
       this.logger.error({ err: error, reqId: request.id, route: '/:code' }, 'request failed');

@@ -3,8 +3,14 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { thenMaybe, type MaybePromise } from '@app/caching';
 import { clickVisitor } from '@app/clicks';
 import { AppConfig } from '@app/config';
+import { DatabaseReachability } from '@app/database';
 import { requestIdOf, ROOT_LOGGER, type HttpFront, type Logger } from '@app/observability';
-import { failureResponse, redirectResponse, type RedirectResponse } from './redirect.response';
+import {
+  errorResponse,
+  failureResponse,
+  redirectResponse,
+  type RedirectResponse,
+} from './redirect.response';
 import { RedirectService, type RedirectOutcome } from './redirect.service';
 
 /** The longest code (CODE_PATTERN): a longer segment is left to Fastify. */
@@ -52,6 +58,7 @@ export class RedirectFront implements BeforeApplicationShutdown {
     private readonly redirects: RedirectService,
     app: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly reachability: DatabaseReachability,
   ) {
     this.maxUrlLength = app.maxUrlLength;
   }
@@ -128,8 +135,13 @@ export class RedirectFront implements BeforeApplicationShutdown {
     started: number,
     error: unknown,
   ): void {
-    const answer = failureResponse(error, request.url ?? '/', requestId);
-    if (answer.status >= 500) {
+    const url = request.url ?? '/';
+    // An unreachable database is an outage (503, reported once), not a bug to log per request.
+    const outage = this.reachability.translate(error);
+    const answer = outage
+      ? errorResponse(outage, url, request.headers.accept, requestId)
+      : failureResponse(error, url, requestId);
+    if (!outage && answer.status >= 500) {
       this.logger.error({ err: error, reqId: requestId, route: ROUTE }, 'request failed');
     }
     if (response.headersSent) {

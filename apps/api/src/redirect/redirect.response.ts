@@ -31,15 +31,32 @@ export function redirectResponse(
       headers: { location: outcome.location, 'cache-control': outcome.cacheControl },
     };
   }
-  const { error } = outcome;
+  return errorResponse(outcome.error, url, accept, requestId);
+}
+
+/**
+ * A domain error (an unknown link, an unreachable database) as the redirect answers it: a small
+ * HTML page for browsers, problem+json for everyone else, with the error's headers, never cached.
+ */
+export function errorResponse(
+  error: DomainError,
+  url: string,
+  accept: string | undefined,
+  requestId: string,
+): RedirectResponse {
   if (accept?.includes('text/html')) {
     return {
       status: error.status,
-      headers: { 'cache-control': 'no-store', 'content-type': 'text/html; charset=utf-8' },
+      headers: {
+        ...error.headers,
+        'cache-control': 'no-store',
+        'content-type': 'text/html; charset=utf-8',
+      },
       body: errorPage(error),
     };
   }
-  return failureResponse(error, url, requestId);
+  const answer = failureResponse(error, url, requestId);
+  return { ...answer, headers: { ...error.headers, ...answer.headers } };
 }
 
 /** Any error as a problem+json response, never cached. */
