@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { SnipConfig } from '@app/config';
 import { resolveDatabase } from '@app/database';
-import { createHttpApp, createLogger, type Logger } from '@app/observability';
+import { createHttpApp, createLogger, httpFrontOf, type Logger } from '@app/observability';
 import { AppModule } from './app.module';
 import { ApiValidationPipe } from './validation';
 
@@ -11,7 +11,7 @@ export interface RunningApi {
   readonly app: NestFastifyApplication;
   /** Where the api listens, such as http://127.0.0.1:3000. */
   readonly url: string;
-  /** Stops accepting, finishes in-flight requests, closes the pool and the embedded database. */
+  /** Drains HTTP (see HttpFront.drain), closes the app, the pool and the embedded database. */
   close(): Promise<void>;
 }
 
@@ -50,6 +50,10 @@ export async function startApi(
       maxUrlLength: config.app.maxUrlLength,
       trustedProxies: config.throttle.trustedProxies,
       quietRoutes: ['/health/live', '/health/ready', '/metrics'],
+      readinessRoute: '/health/ready',
+      headersTimeoutMs: config.app.headersTimeoutMs,
+      requestTimeoutMs: config.app.requestTimeoutMs,
+      keepAliveTimeoutMs: config.app.keepAliveTimeoutMs,
       accessLogSampleRates: { '/:code': config.app.redirectAccessLogSampleRate },
     });
     app.useGlobalPipes(new ApiValidationPipe());
@@ -67,6 +71,10 @@ export async function startApi(
     app: running,
     url: `http://${host}:${address.port}`,
     async close() {
+      // Readiness 503, SHUTDOWN_DRAIN_DELAY_MS, then no connection left (see HttpFront.drain).
+      await httpFrontOf(running.getHttpAdapter().getInstance()).drain(
+        config.app.shutdownDrainDelayMs,
+      );
       await running.close();
       await database.close();
     },
