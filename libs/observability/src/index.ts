@@ -9,7 +9,13 @@ export { counter, histogram, hotCounter, HotHistogram, httpRequestDuration } fro
 export type { HotCounter, HotHistogramChild } from './metrics';
 export { ObservabilityModule } from './observability.module';
 export type { ObservabilityOptions } from './observability.module';
-export { DomainError, PROBLEM_CONTENT_TYPE, toProblem, ValidationFailedError } from './problem';
+export {
+  DomainError,
+  MAX_LISTED_ERRORS,
+  PROBLEM_CONTENT_TYPE,
+  toProblem,
+  ValidationFailedError,
+} from './problem';
 export type { FieldProblem, ProblemDocument } from './problem';
 export { problemFor, ProblemDetailsFilter, sendProblem } from './problem.filter';
 export { runService } from './service-main';
