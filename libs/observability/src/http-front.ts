@@ -136,11 +136,6 @@ export class HttpFront {
     });
   }
 
-  /** True from the start of a drain: readiness answers 503. */
-  get draining(): boolean {
-    return this.phase !== 'serving';
-  }
-
   /**
    * Drains the server without resetting a connection: readiness answers 503 `shutting_down` at
    * once while everything else is still served, for `delayMs` (for load balancers to notice);
