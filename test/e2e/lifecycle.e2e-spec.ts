@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { expectProblem, LinksClient } from '../support/http';
 import { eventually } from '../support/eventually';
@@ -116,6 +117,25 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(await api.exited).toBe(0);
     expect(api.process.signalCode).toBeNull();
     expect(api.output.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
+
+describe('port in use', () => {
+  it('exits 1 with one line naming the port and no stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen({ port: 0, host: '127.0.0.1' }, done));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const run = await runApiToExit({ PORT: String(port) });
+      const output = `${run.stdout}${run.stderr}`.trim();
+      expect(run.code).toBe(1);
+      expect(output.split('\n')).toEqual([
+        expect.stringContaining(`port ${port} on 127.0.0.1 is already in use (PORT)`),
+      ]);
+      expect(output).not.toMatch(/\bat .*:\d+:\d+\)|"stack"/);
+    } finally {
+      await new Promise((done) => holder.close(done));
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { DatabaseReachability, resolveDatabase } from '@app/database';
 import {
   createHttpApp,
   createLogger,
+  httpFrontOf,
   sendProblem,
   toProblem,
   type Logger,
@@ -19,7 +20,7 @@ export interface RunningApi {
   readonly app: NestFastifyApplication;
   /** Where the api listens, such as http://127.0.0.1:3000. */
   readonly url: string;
-  /** Stops accepting, finishes in-flight requests, closes the pool and the embedded database. */
+  /** Drains HTTP (see HttpFront.drain), closes the app, the pool and the embedded database. */
   close(): Promise<void>;
 }
 
@@ -86,6 +87,10 @@ export async function startApi(
       maxUrlLength: config.app.maxUrlLength,
       trustedProxies: config.throttle.trustedProxies,
       quietRoutes: ['/health/live', '/health/ready', '/metrics'],
+      readinessRoute: '/health/ready',
+      headersTimeoutMs: config.app.headersTimeoutMs,
+      requestTimeoutMs: config.app.requestTimeoutMs,
+      keepAliveTimeoutMs: config.app.keepAliveTimeoutMs,
       accessLogSampleRates: { '/:code': config.app.redirectAccessLogSampleRate },
       errorTranslators: [reachability.translate],
     });
@@ -104,6 +109,10 @@ export async function startApi(
     app: running,
     url: `http://${host}:${address.port}`,
     async close() {
+      // Readiness 503, SHUTDOWN_DRAIN_DELAY_MS, then no connection left (see HttpFront.drain).
+      await httpFrontOf(running.getHttpAdapter().getInstance()).drain(
+        config.app.shutdownDrainDelayMs,
+      );
       await running.close();
       await database.close();
     },

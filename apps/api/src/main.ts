@@ -6,4 +6,5 @@ runService({
   drain: 'draining in-flight requests',
   start: async (config, logger) => (await import('./api')).startApi(config, logger),
   describe: (config) => ({ database: config.database.mode }),
+  listen: (config) => ({ port: config.app.port, host: config.app.host, key: 'PORT' }),
 });

@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClickIngestService } from '@app/analytics';
 import { sampleQueueDepth } from '@app/clicks';
 import type { SnipConfig } from '@app/config';
-import { createHttpApp, createLogger, type Logger } from '@app/observability';
+import { createHttpApp, createLogger, httpFrontOf, type Logger } from '@app/observability';
 import { LogsModule } from './logs.module';
 import { clickMicroservice, prepareRabbitMq } from './transport';
 
@@ -33,6 +33,10 @@ export async function startLogs(
     bodyLimitBytes: config.app.bodyLimitBytes,
     maxUrlLength: config.app.maxUrlLength,
     quietRoutes: ['/health/live', '/health/ready', '/metrics'],
+    readinessRoute: '/health/ready',
+    headersTimeoutMs: config.app.headersTimeoutMs,
+    requestTimeoutMs: config.app.requestTimeoutMs,
+    keepAliveTimeoutMs: config.app.keepAliveTimeoutMs,
   });
   let stopSampling: (() => Promise<void>) | undefined;
   try {
@@ -54,6 +58,7 @@ export async function startLogs(
     app,
     url: `http://${host}:${address.port}`,
     async close() {
+      await httpFrontOf(app.getHttpAdapter().getInstance()).drain(config.app.shutdownDrainDelayMs);
       await stopSampling?.();
       await app.close();
     },

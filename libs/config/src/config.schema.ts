@@ -62,7 +62,11 @@ export const envSchema = z
     REDIRECT_ACCESS_LOG_SAMPLE_RATE: num(0, 1).default(0),
     HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16 * 1024),
     HTTP_MAX_URL_LENGTH: int(256, 65536).default(8192),
+    HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    SHUTDOWN_DRAIN_DELAY_MS: int(0, 600_000).default(0),
     SWAGGER_ENABLED: bool.default(true),
 
     SHORT_CODE_LENGTH: int(5, 11).default(7),
@@ -158,6 +162,20 @@ export const envSchema = z
       .default([]),
   })
   .superRefine((env, ctx) => {
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+      });
+    }
+    if (env.SHUTDOWN_DRAIN_DELAY_MS > 0 && env.SHUTDOWN_DRAIN_DELAY_MS >= env.SHUTDOWN_GRACE_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SHUTDOWN_DRAIN_DELAY_MS'],
+        message: 'must be shorter than SHUTDOWN_GRACE_MS (the grace period includes the delay)',
+      });
+    }
     if (env.SNIP_PROFILE === 'production') {
       if (!env.DATABASE_URL) {
         ctx.addIssue({

@@ -16,7 +16,15 @@ export class AppConfig {
   readonly redirectAccessLogSampleRate!: number;
   readonly bodyLimitBytes!: number;
   readonly maxUrlLength!: number;
+  /** Longest a client may take to send a request's headers (Node `headersTimeout`). */
+  readonly headersTimeoutMs!: number;
+  /** Longest a client may take to send a whole request, body included (Node `requestTimeout`). */
+  readonly requestTimeoutMs!: number;
+  /** How long an idle keep-alive connection stays open (Node `keepAliveTimeout`). */
+  readonly keepAliveTimeoutMs!: number;
   readonly shutdownGraceMs!: number;
+  /** Between SIGTERM (readiness turns 503) and closing the listener, for load balancers to notice. */
+  readonly shutdownDrainDelayMs!: number;
   readonly swaggerEnabled!: boolean;
 }
 
@@ -227,7 +235,11 @@ function toConfig(env: Env, cwd: string): SnipConfig {
     redirectAccessLogSampleRate: env.REDIRECT_ACCESS_LOG_SAMPLE_RATE,
     bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
     maxUrlLength: env.HTTP_MAX_URL_LENGTH,
+    headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    shutdownDrainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS,
     swaggerEnabled: env.SWAGGER_ENABLED,
   });
   const links: LinksConfig = Object.assign(new LinksConfig(), {

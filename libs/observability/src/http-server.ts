@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HttpFront, requestIdOf } from './http-front';
+import { decodeJsonBody } from './json-body';
 import { DomainError, toProblem, type ErrorTranslator } from './problem';
 import { ProblemDetailsFilter, sendProblem } from './problem.filter';
 import { NestPinoLogger } from './logger';
@@ -27,14 +28,32 @@ export interface HttpAppOptions {
    * the database's DATABASE_UNAVAILABLE (503). Tried in order; default: none.
    */
   readonly errorTranslators?: readonly ErrorTranslator[];
+  /** Longest a client may take to send the headers of a request (408 and closed). Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** Longest a client may take to send a whole request, body included (408). Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection is kept. Default 72 s. */
+  readonly keepAliveTimeoutMs?: number;
+  /** The readiness route, answered 503 `shutting_down` as soon as a drain starts. */
+  readonly readinessRoute?: string;
 }
 
 /** What the server factory reads of Fastify's options (Fastify's defaults already applied). */
 interface ServerSettings {
   readonly http?: ServerOptions;
-  readonly keepAliveTimeout?: number;
-  readonly requestTimeout?: number;
-  readonly connectionTimeout?: number;
+}
+
+/**
+ * How often Node checks for requests past the headers or request timeout. Node's default is
+ * 30 s, which would let a slow client outlive a 10 s timeout threefold; a quarter of the shorter
+ * timeout, between 100 ms and 1 s, keeps the overshoot small for the cost of a walk over the
+ * connections that are mid-request.
+ */
+export function connectionsCheckingInterval(headersTimeoutMs: number, requestTimeoutMs: number) {
+  return Math.min(
+    1000,
+    Math.max(100, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
+  );
 }
 
 const fronts = new WeakMap<object, HttpFront>();
@@ -57,6 +76,8 @@ export async function createHttpApp(
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
   const { logger } = options;
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const front = new HttpFront(options);
   const adapter = new FastifyAdapter({
     logger: false,
@@ -72,12 +93,22 @@ export async function createHttpApp(
       sendProblem(request, reply, toProblem(error));
     },
     forceCloseConnections: 'idle',
-    // The server Fastify would make, with the front's listener ahead of Fastify's.
+    // The server Fastify would make, with the front's listener ahead of Fastify's. Node's own
+    // timeouts, not Fastify's options: Fastify has none for the headers, and its requestTimeout
+    // and keepAliveTimeout only set these same properties. A client slow to send its headers or
+    // its body gets 408 and the connection closes; an idle keep-alive connection is closed.
     serverFactory: (handler: RequestListener, settings: ServerSettings) => {
-      const server = createServer(settings.http ?? {}, front.listener(handler));
-      server.keepAliveTimeout = settings.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = settings.requestTimeout ?? 0;
-      server.setTimeout(settings.connectionTimeout ?? 0);
+      const server = createServer(
+        {
+          ...settings.http,
+          headersTimeout,
+          requestTimeout,
+          connectionsCheckingInterval: connectionsCheckingInterval(headersTimeout, requestTimeout),
+        },
+        front.listener(handler),
+      );
+      server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 72_000;
+      front.serve(server);
       return server;
     },
   });
@@ -86,6 +117,20 @@ export async function createHttpApp(
   // JSON is the only body snip reads. Fastify parses text/plain too, and Nest's body parser adds
   // forms: both are refused (415), which also keeps cross-site HTML forms from posting.
   fastify.removeContentTypeParser('text/plain');
+  // Fastify's JSON parser (secure-json-parse: no `__proto__` keys), after a strict UTF-8 decode
+  // and a depth check that keeps deep documents away from class-transformer's recursion.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decodeJsonBody(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    void parseJson(request, text, done);
+  });
   fastify.addHook('onRoute', (route) => front.addRoute(route.url));
 
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -11,6 +11,7 @@ export { ObservabilityModule } from './observability.module';
 export type { ObservabilityOptions } from './observability.module';
 export {
   DomainError,
+  MAX_LISTED_ERRORS,
   PROBLEM_CONTENT_TYPE,
   toProblem,
   translateError,

@@ -9,6 +9,7 @@ import {
   type ErrorTranslator,
   type ProblemDocument,
 } from './problem';
+import { discardBody } from './request-body';
 
 const MAX_INSTANCE_LENGTH = 256;
 
@@ -26,18 +27,27 @@ export function problemFor(
   };
 }
 
-/** Writes a problem document as the response, with the request id and the path it concerns. */
+/**
+ * Writes a problem document as the response, with the request id and the path it concerns. When
+ * the request's body is not read yet (a body over the limit, a refused content type, a request
+ * refused before its body), the rest of it is read and dropped first, up to a bound: answering
+ * and closing while the client still sends would reach it as a reset instead of the problem.
+ */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   problem: ProblemDocument,
 ): FastifyReply {
   // Set here too: errors raised before the onRequest hook (bad percent-encoding) skip it.
-  return reply
-    .status(problem.status)
-    .header('x-request-id', request.id)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(problemFor(request.url, request.id, problem));
+  void reply.status(problem.status).header('x-request-id', request.id).type(PROBLEM_CONTENT_TYPE);
+  const document = problemFor(request.url, request.id, problem);
+  if (request.raw.complete) return reply.send(document);
+  void discardBody(request.raw).then((ended) => {
+    if (reply.sent || reply.raw.destroyed) return;
+    if (!ended) void reply.header('connection', 'close');
+    void reply.send(document);
+  });
+  return reply;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

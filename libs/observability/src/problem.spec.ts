@@ -6,7 +6,13 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { errorCodes } from 'fastify';
-import { DomainError, toProblem, translateError, ValidationFailedError } from './problem';
+import {
+  DomainError,
+  MAX_LISTED_ERRORS,
+  toProblem,
+  translateError,
+  ValidationFailedError,
+} from './problem';
 
 describe('toProblem', () => {
   it('keeps a domain error as it is, with its extensions', () => {
@@ -130,5 +136,25 @@ describe('translateError', () => {
       translateError(new DomainError(404, 'NOT_FOUND', 'Not found', 'No.'), translators),
     ).toBeUndefined();
     expect(translateError(new RangeError('refused'), [])).toBeUndefined();
+  });
+});
+
+describe('ValidationFailedError', () => {
+  const fields = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ field: `k${i}`, message: 'should not exist' }));
+
+  it(`lists the first ${MAX_LISTED_ERRORS} errors and counts them all`, () => {
+    const problem = toProblem(new ValidationFailedError(fields(2000)));
+    expect(problem.errors).toHaveLength(MAX_LISTED_ERRORS);
+    expect(problem).toMatchObject({ errorsTruncated: true, errorCount: 2000 });
+    expect(problem.detail).toMatch(/; and 1980 more$/);
+    expect(JSON.stringify(problem).length).toBeLessThan(4096);
+  });
+
+  it(`says nothing of truncation up to ${MAX_LISTED_ERRORS} errors`, () => {
+    const problem = toProblem(new ValidationFailedError(fields(MAX_LISTED_ERRORS)));
+    expect(problem.errors).toHaveLength(MAX_LISTED_ERRORS);
+    expect(problem).not.toHaveProperty('errorsTruncated');
+    expect(problem).not.toHaveProperty('errorCount');
   });
 });

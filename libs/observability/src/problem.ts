@@ -57,16 +57,32 @@ export function translateError(
   return undefined;
 }
 
-/** Request validation failed; `errors` lists each field. */
+/** Most entries a VALIDATION_FAILED problem lists; the rest are counted in `errorCount`. */
+export const MAX_LISTED_ERRORS = 20;
+
+/**
+ * Request validation failed; `errors` lists each field, the first MAX_LISTED_ERRORS of them: with
+ * more, `errorsTruncated` is true and `errorCount` says how many there were (a body of 15 KB can
+ * hold thousands of unknown keys, each an entry).
+ */
 export class ValidationFailedError extends DomainError {
-  constructor(readonly errors: readonly FieldProblem[]) {
+  /** The entries listed in the problem. */
+  readonly errors: readonly FieldProblem[];
+
+  constructor(errors: readonly FieldProblem[]) {
+    const listed = errors.slice(0, MAX_LISTED_ERRORS);
+    const more = errors.length - listed.length;
     super(
       HttpStatus.BAD_REQUEST,
       'VALIDATION_FAILED',
       'Validation failed',
-      errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-      { errors },
+      listed.map((e) => `${e.field}: ${e.message}`).join('; ') +
+        (more > 0 ? `; and ${more} more` : ''),
+      more > 0
+        ? { errors: listed, errorsTruncated: true, errorCount: errors.length }
+        : { errors: listed },
     );
+    this.errors = listed;
   }
 }
 

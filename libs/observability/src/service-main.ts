@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
 import { createLogger, type Logger } from './logger';
 import { StartupError } from './startup-error';
@@ -18,6 +19,33 @@ export interface ServiceMain {
   start(config: SnipConfig, logger: Logger): Promise<RunningService>;
   /** Extra fields of the "listening" log line. */
   describe?(config: SnipConfig): Record<string, unknown>;
+  /** Where the service will listen, and the key that sets the port, checked before it starts. */
+  listen?(config: SnipConfig): ListenAddress;
+}
+
+export interface ListenAddress {
+  readonly port: number;
+  readonly host: string;
+  /** The config key of the port, such as PORT, named when the port is taken. */
+  readonly key: string;
+}
+
+const isAddressInUse = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && 'code' in error && error.code === 'EADDRINUSE';
+
+const inUse = ({ port, host, key }: ListenAddress): string =>
+  `port ${port} on ${host} is already in use (${key})`;
+
+/**
+ * Resolves true if `port` on `host` can be bound now, false if it is in use: a quick look before
+ * the start-up (database, migrations, the app) that would otherwise fail only at listen.
+ */
+export function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', (error) => (isAddressInUse(error) ? done(false) : fail(error)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => done(true)));
+  });
 }
 
 /**
@@ -35,20 +63,33 @@ export function runService(main: ServiceMain): void {
     process.exit(1);
   }
   const logger = createLogger({ service: main.service, level: config.app.logLevel });
-  main.start(config, logger).then(
-    (running) => {
-      logger.info(
-        { url: running.url, profile: config.app.profile, ...main.describe?.(config) },
-        `snip ${main.service} listening on ${running.url}`,
-      );
-      handleSignals(running, config, logger, main.drain);
-    },
-    (error: unknown) => {
-      if (error instanceof StartupError) logger.fatal(error.message);
-      else logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
-      process.exit(1);
-    },
-  );
+  const address = main.listen?.(config);
+  const portTaken = (): never => {
+    // The one thing to say: no stack, the operator knows what to do.
+    logger.fatal(inUse(address as ListenAddress));
+    process.exit(1);
+  };
+  const free =
+    address === undefined || address.port === 0
+      ? Promise.resolve(true)
+      : portIsFree(address.port, address.host).catch(() => true);
+  free
+    .then((isFree) => (isFree ? main.start(config, logger) : portTaken()))
+    .then(
+      (running) => {
+        logger.info(
+          { url: running.url, profile: config.app.profile, ...main.describe?.(config) },
+          `snip ${main.service} listening on ${running.url}`,
+        );
+        handleSignals(running, config, logger, main.drain);
+      },
+      (error: unknown) => {
+        if (address !== undefined && isAddressInUse(error)) portTaken();
+        if (error instanceof StartupError) logger.fatal(error.message);
+        else logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+        process.exit(1);
+      },
+    );
 }
 
 function handleSignals(
