@@ -86,7 +86,8 @@ export function runService(main: ServiceMain): void {
       (error: unknown) => {
         if (address !== undefined && isAddressInUse(error)) portTaken();
         if (error instanceof StartupError) logger.fatal(error.message);
-        else logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+        else
+          logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
         process.exit(1);
       },
     );
