@@ -114,17 +114,23 @@ describe('Redis frozen or killed under the api', () => {
 
   let link: LinkBody;
 
-  it('uses Redis while it answers', async () => {
-    link = await links().create({ url: 'https://example.com/frozen' });
-    const before = await metric(api.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'hit' });
+  /** Follows `code` until the api counts an L2 hit more than before: it is using Redis. */
+  async function expectL2Hit(code: string, what: string): Promise<void> {
+    const l2Hits = () => metric(api.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'hit' });
+    const before = await l2Hits();
     await eventually(
       async () => {
-        await (await links().redirect(`/${link.code}`)).arrayBuffer();
-        return metric(api.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'hit' });
+        await (await links().redirect(`/${code}`)).arrayBuffer();
+        return l2Hits();
       },
       (hits) => hits > before,
-      { what: 'an L2 hit' },
+      { what },
     );
+  }
+
+  it('uses Redis while it answers', async () => {
+    link = await links().create({ url: 'https://example.com/frozen' });
+    await expectL2Hit(link.code, 'an L2 hit');
     expect(lines('redis down')).toBe(0);
   });
 
@@ -148,15 +154,7 @@ describe('Redis frozen or killed under the api', () => {
       own.thaw();
     }
     await eventually(() => lines('redis up') === 1, { timeoutMs: 10_000, what: "'redis up'" });
-    const before = await metric(api.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'hit' });
-    await eventually(
-      async () => {
-        await (await links().redirect(`/${link.code}`)).arrayBuffer();
-        return metric(api.url, 'snip_cache_lookups_total', { tier: 'l2', result: 'hit' });
-      },
-      (hits) => hits > before,
-      { what: 'an L2 hit after the thaw' },
-    );
+    await expectL2Hit(link.code, 'an L2 hit after the thaw');
     expect(lines('redis down')).toBe(1);
     expect(lines('redis up')).toBe(1);
     // Every click of a redirect answered while Redis was frozen reached the stream after all.
