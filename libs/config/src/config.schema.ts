@@ -35,6 +35,22 @@ const list = z.string().transform((v) =>
     .filter((s) => s.length > 0),
 );
 
+/** `host`, `host:port` or an origin such as `https://go.example`: nothing more. */
+function isHostEntry(entry: string): boolean {
+  try {
+    const url = new URL(entry.includes('://') ? entry : `http://${entry}`);
+    return url.hostname !== '' && url.pathname === '/' && !url.search && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+}
+
+const hostList = list.superRefine((hosts, ctx) => {
+  for (const host of hosts.filter((entry) => !isHostEntry(entry))) {
+    ctx.addIssue({ code: 'custom', message: `"${host}" is not a host, host:port or origin` });
+  }
+});
+
 /** An IPv4 or IPv6 address, or a CIDR block such as 10.0.0.0/8 or fd00::/8. */
 const isCidr = (value: string): boolean => {
   const [address = '', prefix, ...rest] = value.split('/');
@@ -76,7 +92,7 @@ export const envSchema = z
     RESERVED_ALIASES: list.default([]),
     REDIRECT_FORWARD_QUERY: bool.default(true),
     REDIRECT_PERMANENT_MAX_AGE: int(0, 31_536_000).default(0),
-    SELF_HOSTS: list.default([]),
+    SELF_HOSTS: hostList.default([]),
     URL_ALLOW_PRIVATE_TARGETS: bool.default(false),
     URL_BLOCKED_DOMAINS: list.default([]),
     URL_BLOCKLIST_FILE: z.string().min(1).optional(),

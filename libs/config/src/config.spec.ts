@@ -208,6 +208,12 @@ describe('loadConfig', () => {
     ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '0' }, /1/],
     ['DATABASE_MIGRATE_ON_BOOT', { DATABASE_MIGRATE_ON_BOOT: 'sometimes' }, /true or false/],
     ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }, /redis:\/\//],
+    [
+      'SELF_HOSTS',
+      { SELF_HOSTS: 'go.example, go.example/path' },
+      /"go.example\/path" is not a host/,
+    ],
+    ['SELF_HOSTS', { SELF_HOSTS: 'http://[::1' }, /not a host, host:port or origin/],
   ])('names %s when it is invalid (%j)', (key, env, detail) => {
     const found = problems({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET, ...env });
     const mine = found.filter((p) => p.startsWith(`${key}: `));
