@@ -150,6 +150,16 @@ describe('Redis frozen or killed under the api', () => {
           expect({ name, fast: ms < FAST_MS, ms }).toEqual({ name, fast: true, ms });
         }
       }
+      // Readiness asks the breaker too: Redis degraded (still 200), without waiting out a PING.
+      const started = performance.now();
+      const ready = await fetch(`${api.url}/health/ready`);
+      const readyMs = performance.now() - started;
+      const report = (await ready.json()) as { details: { redis: { status: string } } };
+      expect({
+        status: ready.status,
+        redis: report.details.redis.status,
+        fast: readyMs < FAST_MS,
+      }).toEqual({ status: 200, redis: 'degraded', fast: true });
     } finally {
       own.thaw();
     }
