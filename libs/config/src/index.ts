@@ -12,5 +12,5 @@ export {
 } from './config';
 export type { LoadConfigOptions, SnipConfig } from './config';
 export { ConfigModule } from './config.module';
-export { PROFILES } from './config.schema';
+export { envSchema, PROFILES } from './config.schema';
 export type { Profile } from './config.schema';
