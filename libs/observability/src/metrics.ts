@@ -10,7 +10,7 @@ import {
 /**
  * Counts made on the request path. prom-client validates and hashes the label set on every update
  * of a labelled metric, about a microsecond each, and a redirect makes three (docs/decisions.md
- * #17). A hot child is a plain number instead, folded into its prom-client counter whenever the
+ * #18). A hot child is a plain number instead, folded into its prom-client counter whenever the
  * registry is read (the counter's collect step), so every scrape sees every count made before it.
  */
 export interface HotCounter {
