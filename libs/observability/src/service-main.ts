@@ -64,17 +64,15 @@ export function runService(main: ServiceMain): void {
   }
   const logger = createLogger({ service: main.service, level: config.app.logLevel });
   const address = main.listen?.(config);
-  const portTaken = (): never => {
-    // The one thing to say: no stack, the operator knows what to do.
-    logger.fatal(inUse(address as ListenAddress));
-    process.exit(1);
-  };
   const free =
     address === undefined || address.port === 0
       ? Promise.resolve(true)
       : portIsFree(address.port, address.host).catch(() => true);
   free
-    .then((isFree) => (isFree ? main.start(config, logger) : portTaken()))
+    .then((isFree) => {
+      if (!isFree) throw new StartupError(inUse(address as ListenAddress));
+      return main.start(config, logger);
+    })
     .then(
       (running) => {
         logger.info(
@@ -84,10 +82,16 @@ export function runService(main: ServiceMain): void {
         handleSignals(running, config, logger, main.drain);
       },
       (error: unknown) => {
-        if (address !== undefined && isAddressInUse(error)) portTaken();
-        if (error instanceof StartupError) logger.fatal(error.message);
+        // A port taken between the check and the listen is the same one-line failure.
+        const failure =
+          address !== undefined && isAddressInUse(error) ? new StartupError(inUse(address)) : error;
+        // A StartupError says all there is to say: one line, no stack.
+        if (failure instanceof StartupError) logger.fatal(failure.message);
         else
-          logger.fatal({ err: error }, error instanceof Error ? error.message : 'start-up failed');
+          logger.fatal(
+            { err: failure },
+            failure instanceof Error ? failure.message : 'start-up failed',
+          );
         process.exit(1);
       },
     );
