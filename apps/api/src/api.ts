@@ -4,14 +4,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { SnipConfig } from '@app/config';
 import { DatabaseReachability, resolveDatabase } from '@app/database';
-import {
-  createHttpApp,
-  createLogger,
-  httpFrontOf,
-  sendProblem,
-  toProblem,
-  type Logger,
-} from '@app/observability';
+import { createHttpApp, httpFrontOf, sendProblem, toProblem } from '@app/http';
+import { createLogger, type Logger } from '@app/observability';
 import { AppModule } from './app.module';
 import { completeDocument } from './openapi';
 import { ApiValidationPipe } from './validation';

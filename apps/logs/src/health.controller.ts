@@ -8,7 +8,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { ClicksConfig } from '@app/config';
-import { readiness } from '@app/observability';
+import { readiness } from '@app/http';
 import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 
 const PING_TIMEOUT_MS = 1500;

@@ -3,7 +3,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClickIngestService } from '@app/analytics';
 import { sampleQueueDepth } from '@app/clicks';
 import type { SnipConfig } from '@app/config';
-import { createHttpApp, createLogger, httpFrontOf, type Logger } from '@app/observability';
+import { createHttpApp, httpFrontOf } from '@app/http';
+import { createLogger, type Logger } from '@app/observability';
 import { LogsModule } from './logs.module';
 import { clickMicroservice, prepareRabbitMq } from './transport';
 

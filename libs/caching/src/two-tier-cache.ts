@@ -1,3 +1,4 @@
+import type { MaybePromise } from '@app/core';
 import { LRUCache } from 'lru-cache';
 
 /** How a cached value travels to and from the shared tier, and which of two copies is newer. */
@@ -52,20 +53,6 @@ interface Flight<T> {
   readonly promise: Promise<T | null>;
   /** Set when the key changed while the look-up ran: its result is returned but not cached. */
   stale: boolean;
-}
-
-export type MaybePromise<T> = T | Promise<T>;
-
-/**
- * `next(value)` now when `value` is a value, after it settles when it is a promise (and `failed`
- * on a rejection, when given): a chain through a synchronous cache hit stays synchronous.
- */
-export function thenMaybe<T, U>(
-  value: MaybePromise<T>,
-  next: (value: T) => U,
-  failed?: (error: unknown) => U,
-): MaybePromise<U> {
-  return value instanceof Promise ? value.then(next, failed) : next(value);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { DomainError, type ErrorTranslator, type Logger } from '@app/observability';
+import { DomainError, type ErrorTranslator } from '@app/core';
+import type { Logger } from '@app/observability';
 
 /** Seconds a client is asked to wait before retrying while the database is unreachable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/observability';
+import { DomainError } from '@app/core';
 import { ALIAS_PATTERN, AliasPolicy, BUILT_IN_RESERVED, CODE_PATTERN } from './alias-policy';
 
 function reservedError(policy: AliasPolicy, alias: string): DomainError | undefined {

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/observability';
+import { DomainError } from '@app/core';
 
 export const linkNotFound = (code: string): DomainError =>
   new DomainError(404, 'LINK_NOT_FOUND', 'Link not found', `No link has the code "${code}".`);

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { CacheFactory, thenMaybe, type MaybePromise, type TwoTierCache } from '@app/caching';
+import { CacheFactory, type TwoTierCache } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/core';
 import { AppConfig, LinksConfig } from '@app/config';
-import { ValidationFailedError } from '@app/observability';
+import { ValidationFailedError } from '@app/core';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
 import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
 import { Link, linkState, type LinkState, type RedirectType } from './link.entity';

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/observability';
+import { DomainError } from '@app/core';
 import { DomainBlocklist } from './domain-blocklist';
 import { UrlPolicy } from './url-policy';
 

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { truncateIp } from '@app/clicks';
-import { DomainError } from '@app/observability';
+import { DomainError } from '@app/core';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
 export const rateLimited = (retryAfterSeconds: number): DomainError =>

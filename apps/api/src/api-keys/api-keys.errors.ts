@@ -1,4 +1,4 @@
-import { DomainError } from '@app/observability';
+import { DomainError } from '@app/core';
 
 export const apiKeyMissing = (): DomainError =>
   new DomainError(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ValidationFailedError } from '@app/observability';
+import { ValidationFailedError } from '@app/core';
 import { generateApiKey, hashApiKey, isUsable, looksLikeApiKey } from './api-key';
 import type { ApiKey, ApiKeyRole } from './api-key.entity';
 import { apiKeyNotFound } from './api-keys.errors';

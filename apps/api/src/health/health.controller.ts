@@ -10,7 +10,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
-import { readiness } from '@app/observability';
+import { readiness } from '@app/http';
 import { REDIS, redisHealth } from '@app/redis';
 
 const PING_TIMEOUT_MS = 1500;

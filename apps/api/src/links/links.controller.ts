@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { LinksService } from '@app/links';
-import { ValidationFailedError } from '@app/observability';
+import { ValidationFailedError } from '@app/core';
 import { scopeOf, type Principal } from '../api-keys/api-key';
 import { CurrentPrincipal } from '../api-keys/api-access';
 import {

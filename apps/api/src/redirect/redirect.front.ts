@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { thenMaybe, type MaybePromise } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/core';
 import { clickVisitor } from '@app/clicks';
 import { AppConfig } from '@app/config';
 import { DatabaseReachability } from '@app/database';
-import { requestIdOf, ROOT_LOGGER, type HttpFront, type Logger } from '@app/observability';
+import { requestIdOf, type HttpFront } from '@app/http';
+import { ROOT_LOGGER, type Logger } from '@app/observability';
 import {
   errorResponse,
   failureResponse,

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ThrottleConfig } from '@app/config';
 import { LinksModule } from '@app/links';
-import { httpFrontOf } from '@app/observability';
+import { httpFrontOf } from '@app/http';
 import { ClicksModule } from '../clicks/clicks.module';
 import { RedirectController } from './redirect.controller';
 import { RedirectFront } from './redirect.front';

@@ -1,4 +1,5 @@
-import { PROBLEM_CONTENT_TYPE, problemFor, toProblem, type DomainError } from '@app/observability';
+import { PROBLEM_CONTENT_TYPE, problemFor, toProblem } from '@app/http';
+import type { DomainError } from '@app/core';
 import type { RedirectOutcome } from './redirect.service';
 
 /** A redirect's answer, whichever server writes it (the front handler or the Fastify route). */

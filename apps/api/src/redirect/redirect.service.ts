@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { ClickVisitor } from '@app/clicks';
 import { LinksConfig } from '@app/config';
-import { thenMaybe, type MaybePromise } from '@app/caching';
+import { thenMaybe, type MaybePromise } from '@app/core';
 import { LinkErrors, LinksService, type Resolution } from '@app/links';
-import { counter, hotCounter, type DomainError, type HotCounter } from '@app/observability';
+import { counter, hotCounter, type HotCounter } from '@app/observability';
+import type { DomainError } from '@app/core';
 import { ClickRecorder } from '../clicks/click-recorder';
 
 export type RedirectOutcome =

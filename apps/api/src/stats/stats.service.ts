@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BREAKDOWNS, StatsRepository, type Breakdown } from '@app/analytics';
 import { LinksService, type LinkScope } from '@app/links';
-import { ValidationFailedError } from '@app/observability';
+import { ValidationFailedError } from '@app/core';
 import type { BreakdownCount, LinkStatsResponse } from './stats.dto';
 
 const DAY_MS = 86_400_000;

@@ -6,13 +6,8 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { errorCodes } from 'fastify';
-import {
-  DomainError,
-  MAX_LISTED_ERRORS,
-  toProblem,
-  translateError,
-  ValidationFailedError,
-} from './problem';
+import { DomainError, MAX_LISTED_ERRORS, translateError, ValidationFailedError } from '@app/core';
+import { toProblem } from './problem';
 
 describe('toProblem', () => {
   it('keeps a domain error as it is, with its extensions', () => {

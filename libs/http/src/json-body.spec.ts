@@ -1,4 +1,4 @@
-import { DomainError } from './problem';
+import { DomainError } from '@app/core';
 import { decodeJsonBody, jsonDepth, MAX_JSON_DEPTH } from './json-body';
 
 const codeOf = (run: () => unknown): string | undefined => {

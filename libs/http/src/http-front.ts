@@ -4,8 +4,9 @@ import { Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
-import { httpRequestDuration } from './metrics';
-import { DomainError, PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
+import { DomainError } from '@app/core';
+import { httpRequestDuration } from '@app/observability';
+import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
 import { problemFor } from './problem.filter';
 import { discardBody } from './request-body';
 

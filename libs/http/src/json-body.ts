@@ -1,4 +1,4 @@
-import { DomainError } from './problem';
+import { DomainError } from '@app/core';
 
 /** Deepest nesting of objects and arrays a JSON body may have; snip's own bodies use 2. */
 export const MAX_JSON_DEPTH = 32;

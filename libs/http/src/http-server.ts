@@ -6,9 +6,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HttpFront, requestIdOf } from './http-front';
 import { decodeJsonBody } from './json-body';
-import { DomainError, toProblem, type ErrorTranslator } from './problem';
+import { DomainError, type ErrorTranslator } from '@app/core';
+import { NestPinoLogger } from '@app/observability';
+import { toProblem } from './problem';
 import { ProblemDetailsFilter, sendProblem } from './problem.filter';
-import { NestPinoLogger } from './logger';
 
 export interface HttpAppOptions {
   readonly logger: Logger;

@@ -1,14 +1,8 @@
 import { ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import {
-  DomainError,
-  PROBLEM_CONTENT_TYPE,
-  toProblem,
-  translateError,
-  type ErrorTranslator,
-  type ProblemDocument,
-} from './problem';
+import { DomainError, translateError, type ErrorTranslator } from '@app/core';
+import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
 import { discardBody } from './request-body';
 
 const MAX_INSTANCE_LENGTH = 256;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastify from 'fastify';
 import pino from 'pino';
 import { HttpFront, requestIdOf, type HttpFrontOptions } from './http-front';
-import { httpRequestDuration } from './metrics';
+import { httpRequestDuration } from '@app/observability';
 
 /** The JSON lines a logger wrote. */
 function capturedLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {

@@ -1,0 +1,4 @@
+export { DomainError, MAX_LISTED_ERRORS, translateError, ValidationFailedError } from './errors';
+export type { ErrorTranslator, FieldProblem } from './errors';
+export { thenMaybe } from './maybe-promise';
+export type { MaybePromise } from './maybe-promise';
