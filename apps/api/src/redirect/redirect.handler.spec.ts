@@ -261,6 +261,14 @@ describe('RedirectHandler.serve', () => {
       expect(clicks).toHaveLength(0);
     });
 
+    it('answers the 429 as problem+json to browsers too', async () => {
+      const { limit } = limitOf([blocked]);
+      const { handler } = handlerWith(() => ({ state: 'active', link: target() }), { limit });
+      const answer = await handler.serve(request({ headers: { accept: 'text/html' } }));
+      expect(answer.status).toBe(429);
+      expect(answer.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    });
+
     it('leaves loopback clients alone when they are exempt', () => {
       const { hits, limit } = limitOf([], true);
       const { handler } = handlerWith(() => ({ state: 'active', link: target() }), { limit });

@@ -182,8 +182,9 @@ export class RedirectHandler {
   private async limited(request: RedirectRequest, limit: RedirectLimit): Promise<RedirectAnswer> {
     const record = await limit.hit(ipTracker(request.ip), limit.perMinute, MINUTE_MS);
     const { headers, error } = rateLimitOutcome(limit.perMinute, record);
+    // Problem+json for every client, browsers included: a limit is for clients, not pages.
     const answer = error
-      ? errorResponse(error, request.url, request.headers.accept, request.requestId)
+      ? failureResponse(error, request.url, request.requestId)
       : redirectResponse(
           await this.resolve(request),
           request.url,
