@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
-import { DomainError } from '@app/core';
+import { DomainError, sleep } from '@app/core';
 import { httpRequestDuration } from '@app/observability';
 import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
 import { problemFor } from './problem.filter';

@@ -6,8 +6,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { truncateIp } from '@app/clicks';
-import { DomainError } from '@app/core';
+import { DomainError, truncateIp } from '@app/core';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
 export const rateLimited = (retryAfterSeconds: number): DomainError =>
