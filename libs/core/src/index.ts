@@ -1,3 +1,5 @@
+export { ERRORS } from './error-catalogue';
+export type { ErrorCode, ErrorEntry } from './error-catalogue';
 export { DomainError, MAX_LISTED_ERRORS, translateError, ValidationFailedError } from './errors';
 export type { ErrorTranslator, FieldProblem } from './errors';
 export { truncateIp } from './ip';

@@ -48,21 +48,14 @@ interface Connection {
 const shuttingDown = (): ProblemDocument =>
   toProblem(
     new DomainError(
-      503,
       'SHUTTING_DOWN',
-      'Shutting down',
       'This instance is shutting down; send the request again (on a new connection).',
     ),
   );
 
 const payloadTooLarge = (limit: number): ProblemDocument =>
   toProblem(
-    new DomainError(
-      413,
-      'PAYLOAD_TOO_LARGE',
-      'Payload too large',
-      `The request body is larger than ${limit} bytes.`,
-    ),
+    new DomainError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes.`),
   );
 
 /**
