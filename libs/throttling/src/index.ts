@@ -5,6 +5,7 @@ export {
   isLoopback,
   RateLimitGuard,
   rateLimited,
+  rateLimitOutcome,
   trackerKey,
 } from './rate-limit';
 export { RedisThrottlerStorage } from './redis-throttler.storage';
