@@ -6,7 +6,7 @@ export {
   validateClickEvent,
 } from './click-event';
 export type { ClickEvent, ClickValidation, ClickVisitor } from './click-event';
-export { IpAnonymizer, truncateIp } from './ip-anonymizer';
+export { IpAnonymizer } from './ip-anonymizer';
 export type { IpAnonymizerOptions, IpMode } from './ip-anonymizer';
 export { clickMetrics } from './metrics';
 export { ClickPublisher } from './publisher';

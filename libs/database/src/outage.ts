@@ -8,9 +8,7 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 export class DatabaseUnavailableError extends DomainError {
   constructor() {
     super(
-      503,
       'DATABASE_UNAVAILABLE',
-      'Database unavailable',
       `The database cannot be reached right now. Retry in ${DATABASE_RETRY_AFTER_SECONDS} seconds.`,
       {},
       { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },

@@ -142,9 +142,7 @@ export async function createHttpApp(
         reply,
         toProblem(
           new DomainError(
-            414,
             'URI_TOO_LONG',
-            'URI too long',
             `The request URI is longer than ${options.maxUrlLength} characters.`,
           ),
         ),

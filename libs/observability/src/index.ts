@@ -1,6 +1,13 @@
 export { createLogger, NestPinoLogger, ROOT_LOGGER } from './logger';
 export type { CreateLoggerOptions, Logger } from './logger';
-export { counter, histogram, hotCounter, HotHistogram, httpRequestDuration } from './metrics';
+export {
+  counter,
+  gauge,
+  histogram,
+  hotCounter,
+  HotHistogram,
+  httpRequestDuration,
+} from './metrics';
 export type { HotCounter, HotHistogramChild } from './metrics';
 export { ObservabilityModule } from './observability.module';
 export type { ObservabilityOptions } from './observability.module';

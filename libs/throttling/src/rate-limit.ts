@@ -6,18 +6,13 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { truncateIp } from '@app/clicks';
-import { DomainError } from '@app/core';
+import { DomainError, truncateIp } from '@app/core';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
 export const rateLimited = (retryAfterSeconds: number): DomainError =>
-  new DomainError(
-    429,
-    'RATE_LIMITED',
-    'Too many requests',
-    `Rate limit reached; retry in ${retryAfterSeconds} s.`,
-    { retryAfter: retryAfterSeconds },
-  );
+  new DomainError('RATE_LIMITED', `Rate limit reached; retry in ${retryAfterSeconds} s.`, {
+    retryAfter: retryAfterSeconds,
+  });
 
 /** How much of an IPv6 address one client is assumed to control: a /64 is one subscriber's LAN. */
 const IPV6_CLIENT_PREFIX = 64;

@@ -174,9 +174,7 @@ describe('RedirectHandler.serve', () => {
 
   it('answers what the translator makes of a failure, without logging it', async () => {
     const outage = new DomainError(
-      503,
       'DATABASE_UNAVAILABLE',
-      'Down',
       'Try later.',
       {},
       {
