@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { envSchema } from '@app/config';
-import { ROOT } from '../support/process';
 
 /**
  * The README's configuration reference against the schema it documents: every key the schema
@@ -13,6 +12,8 @@ interface Row {
   readonly key: string;
   readonly defaultCell: string;
 }
+
+const ROOT = resolve(__dirname, '../..');
 
 function referenceRows(): Row[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
