@@ -1,10 +1,8 @@
 export {
-  applyRateLimit,
   hit,
   ipTracker,
   isLoopback,
   RateLimitGuard,
-  rateLimited,
   rateLimitOutcome,
   trackerKey,
 } from './rate-limit';

@@ -21,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-export const API_KEY_HEADER = 'x-api-key';
+const API_KEY_HEADER = 'x-api-key';
 const ROLES = Symbol('roles');
 
 /** Limits the route (or controller) to keys of these roles; admin keys pass everywhere. */
