@@ -14,7 +14,7 @@ import { createRedis, watchRedis } from '@app/redis';
 /** How long one XREADGROUP waits for entries; short enough for a prompt shutdown. */
 const READ_BLOCK_MS = 1000;
 
-export function clickQueueOptions(config: SnipConfig): ClickQueueOptions {
+function clickQueueOptions(config: SnipConfig): ClickQueueOptions {
   return {
     queue: config.clicks.queue,
     deadLetterQueue: config.clicks.deadLetterQueue,

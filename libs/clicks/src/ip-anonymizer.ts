@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { truncateIp } from '@app/core';
 
-export type IpMode = 'truncate' | 'hash' | 'drop' | 'raw';
+type IpMode = 'truncate' | 'hash' | 'drop' | 'raw';
 
 export interface IpAnonymizerOptions {
   readonly mode: IpMode;

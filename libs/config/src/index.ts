@@ -10,7 +10,6 @@ export {
   RedisConfig,
   ThrottleConfig,
 } from './config';
-export type { LoadConfigOptions, SnipConfig } from './config';
+export type { SnipConfig } from './config';
 export { ConfigModule } from './config.module';
-export { envSchema, PROFILES } from './config.schema';
-export type { Profile } from './config.schema';
+export { envSchema } from './config.schema';

@@ -35,7 +35,7 @@ export interface HttpFrontOptions {
 }
 
 /** How long a connection idle when a drain closes the listener may still send one request. */
-export const IDLE_GRACE_MS = 1000;
+const IDLE_GRACE_MS = 1000;
 
 /** What the front knows of one connection. */
 interface Connection {

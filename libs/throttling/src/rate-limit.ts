@@ -9,7 +9,7 @@ import type { FastifyReply } from 'fastify';
 import { DomainError, truncateIp } from '@app/core';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
-export const rateLimited = (retryAfterSeconds: number): DomainError =>
+const rateLimited = (retryAfterSeconds: number): DomainError =>
   new DomainError('RATE_LIMITED', `Rate limit reached; retry in ${retryAfterSeconds} s.`, {
     retryAfter: retryAfterSeconds,
   });

@@ -1,13 +1,13 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyInstance } from 'fastify';
 import { AppConfig, LinksConfig, ThrottleConfig } from '@app/config';
 import { DatabaseReachability } from '@app/database';
 import { httpFrontOf } from '@app/http';
 import { LinksModule, LinksService } from '@app/links';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
-import { hit } from '@app/throttling';
+import { hit, RATE_LIMIT_STORAGE, ThrottlingModule } from '@app/throttling';
 import { ClickRecorder } from '../clicks/click-recorder';
 import { ClicksModule } from '../clicks/clicks.module';
 import { RedirectHandler } from './redirect.handler';
@@ -19,7 +19,7 @@ import { redirectRoute } from './redirect.route';
  * Fastify every request of the plain shape; Fastify's `/:code` route serves the rest.
  */
 @Module({
-  imports: [LinksModule, ClicksModule],
+  imports: [LinksModule, ClicksModule, ThrottlingModule],
   providers: [
     {
       provide: RedirectHandler,
@@ -29,7 +29,7 @@ import { redirectRoute } from './redirect.route';
         DatabaseReachability,
         LinksConfig,
         ThrottleConfig,
-        ThrottlerStorage,
+        RATE_LIMIT_STORAGE,
         ROOT_LOGGER,
       ],
       useFactory: (
