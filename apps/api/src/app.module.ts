@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule, type SnipConfig } from '@app/config';
+import { ConfigModule } from '@app/config';
 import { DatabaseModule, type DatabaseReachability } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
 import { RedisModule } from '@app/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import type { ApiConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { LinksApiModule } from './links/links.module';
 import { RedirectModule } from './redirect/redirect.module';
@@ -12,7 +13,7 @@ import { StatsModule } from './stats/stats.module';
 @Module({})
 export class AppModule {
   static forRoot(
-    config: SnipConfig,
+    config: ApiConfig,
     logger: Logger,
     reachability?: DatabaseReachability,
   ): DynamicModule {
