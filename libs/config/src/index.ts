@@ -1,15 +1,19 @@
 export {
   AppConfig,
-  ClicksConfig,
   AuthConfig,
   CacheConfig,
-  ConfigError,
+  ClickIngestConfig,
+  ClickPublisherConfig,
+  ClicksConfig,
   DatabaseConfig,
   LinksConfig,
-  loadConfig,
+  PROFILES,
   RedisConfig,
   ThrottleConfig,
-} from './config';
-export type { SnipConfig } from './config';
+  WorkerConfig,
+} from './config.schema';
+export type { Namespace, Profile } from './config.schema';
+export { ConfigError, configKeys, loadConfig } from './config';
+export type { ConfigKey, LoadConfigOptions, SnipConfig } from './config';
 export { ConfigModule } from './config.module';
-export { envSchema } from './config.schema';
+export { withLocalCodeSecret } from './local-secret';
