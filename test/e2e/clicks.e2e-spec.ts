@@ -90,11 +90,61 @@ const storedAtLeast = (db: TestDatabase, code: string, n: number, intervalMs = 2
     { timeoutMs: LAND_MS, intervalMs, what: `${n} clicks stored for ${code}` },
   );
 
-/** Stored rows for `code` once they reach `n` (and no more come for a moment). */
-async function landed(db: TestDatabase, code: string, n: number) {
+/** Where a run's events travel: the api that publishes them, and the broker that carries them. */
+interface Pipeline {
+  readonly apiUrl: string;
+  readonly transport: Transport;
+  readonly names: Names;
+}
+
+/** A Redis reply of alternating names and values, as a map. */
+function pairs(flat: readonly unknown[]): Map<unknown, unknown> {
+  const map = new Map<unknown, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
+  return map;
+}
+
+/**
+ * Whether nothing is on its way any more: the api holds no event, and the broker has none that a
+ * worker has not taken and acknowledged (Redis: every entry delivered and none pending; RabbitMQ:
+ * no message ready). Acknowledgements come only after the insert committed, so once it holds, no
+ * row can still come.
+ */
+async function pipelineIdle({ apiUrl, transport, names }: Pipeline): Promise<boolean> {
+  if ((await metric(apiUrl, 'snip_clicks_buffered')) !== 0) return false;
+  if (transport === 'redis-streams') {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const key = `snip-test:${names.stream}`;
+      const stream = pairs((await redis.xinfo('STREAM', key)) as unknown[]);
+      const groups = ((await redis.xinfo('GROUPS', key)) as unknown[][]).map(pairs);
+      return groups.every(
+        (group) =>
+          group.get('pending') === 0 &&
+          group.get('last-delivered-id') === stream.get('last-generated-id'),
+      );
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const connection = await amqp.connect(RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    return (await channel.checkQueue(names.queue)).messageCount === 0;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** Stored rows for `code` once they reach `n` and nothing more is on its way. */
+async function landed(db: TestDatabase, code: string, n: number, pipeline: Pipeline) {
   await storedAtLeast(db, code, n);
-  // Give a straggling duplicate a chance to show up before the exact assertions.
-  await new Promise((done) => setTimeout(done, 500));
+  // A straggler (a duplicate, or worse) would come from what the api or the broker still holds.
+  await eventually(() => pipelineIdle(pipeline), {
+    timeoutMs: LAND_MS,
+    intervalMs: 250,
+    what: 'the api and the broker to hold no more events',
+  });
   return storedClicks(db.url, code);
 }
 
@@ -103,8 +153,9 @@ async function expectExactlyN(
   code: string,
   tag: string,
   n: number,
+  pipeline: Pipeline,
 ): Promise<void> {
-  const stored = await landed(db, code, n);
+  const stored = await landed(db, code, n, pipeline);
   expect(stored).toEqual({ rows: n, distinctIds: n, distinctReferrers: n, rollupTotal: n });
   expect(exactlyOnce(await storedIndexes(db.url, code, tag), n)).toBeNull();
 }
@@ -113,6 +164,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
   const names: Names = { stream: uniqueName('clicks'), queue: uniqueName('snip-clicks') };
   const env = transportEnv(transport, names);
   const { db, api } = useTestApi({ env, databasePrefix: 'snip_clicks', setupTimeoutMs: 90_000 });
+  const pipeline = (): Pipeline => ({ apiUrl: api.url, transport, names });
   const workers: SpawnedLogs[] = [];
   const worker = async (extra: Record<string, string> = {}): Promise<SpawnedLogs> => {
     const spawned = await spawnLogs({ ...env, DATABASE_URL: db.url, ...extra });
@@ -133,7 +185,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     const { code } = await createLink(api.url);
     const statuses = await fireRedirects(api.url, code, N, { tag: 'p1' });
     expect(statuses).toEqual(new Map([[302, N]]));
-    await expectExactlyN(db, code, 'p1', N);
+    await expectExactlyN(db, code, 'p1', N, pipeline());
     expect(await metric(api.url, 'snip_clicks_dropped_total')).toBe(0);
   });
 
@@ -147,7 +199,7 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     expect(before).toBeLessThan(N);
     await worker();
     expect(await firing).toEqual(new Map([[302, N]]));
-    await expectExactlyN(db, code, 'p2a', N);
+    await expectExactlyN(db, code, 'p2a', N, pipeline());
   });
 
   it('2b. still exactly N with two workers of which one is SIGKILLed', async () => {
@@ -158,10 +210,10 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
     await storedAtLeast(db, code, 500, 50);
     await doomed.stop('SIGKILL');
     expect(await firing).toEqual(new Map([[302, N]]));
-    await expectExactlyN(db, code, 'p2b', N);
+    await expectExactlyN(db, code, 'p2b', N, pipeline());
   });
 
-  it('3. still exactly N when PostgreSQL goes away for some seconds while events flow', async () => {
+  it('3. still exactly N when PostgreSQL goes away while events flow, and the worker retries', async () => {
     const proxy = new TcpProxy('127.0.0.1', Number(new URL(db.url).port || 5432));
     await proxy.open();
     try {
@@ -171,16 +223,17 @@ describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (tr
       await storedAtLeast(db, code, 500, 50);
       await proxy.cut();
       const failuresBefore = await metric(logs.url, 'snip_clicks_store_failures_total');
+      // The database stays away until the worker has failed and retried (with backoff) a few
+      // times, events arriving meanwhile.
       await eventually(
         () => metric(logs.url, 'snip_clicks_store_failures_total'),
-        (failures) => failures > failuresBefore,
-        { timeoutMs: 30_000, intervalMs: 200 },
+        (failures) => failures >= failuresBefore + 4,
+        { timeoutMs: 30_000, intervalMs: 200, what: 'the worker to retry the insert' },
       );
-      await new Promise((done) => setTimeout(done, 3000));
       expect((await storedClicks(db.url, code)).rows).toBeLessThan(N);
       await proxy.open();
       expect(await firing).toEqual(new Map([[302, N]]));
-      await expectExactlyN(db, code, 'p3', N);
+      await expectExactlyN(db, code, 'p3', N, pipeline());
     } finally {
       await proxy.cut();
     }
@@ -197,7 +250,7 @@ describe('broker restarted during redirects', () => {
   });
 
   it('4. redis-streams (SIGKILL and restart): every redirect answers and every event lands', async () => {
-    const redis = new OwnRedis(20000 + Math.floor(Math.random() * 10000));
+    const redis = new OwnRedis();
     const names: Names = { stream: uniqueName('clicks'), queue: '' };
     let api: SpawnedApi | undefined;
     let logs: SpawnedLogs | undefined;
@@ -210,15 +263,22 @@ describe('broker restarted during redirects', () => {
       api = await spawnApi({ env });
       logs = await spawnLogs(env);
       const { code } = await createLink(api.url);
+      const apiUrl = api.url;
       let restarted: Promise<void> | undefined;
-      const statuses = await fireRedirects(api.url, code, N, {
+      const statuses = await fireRedirects(apiUrl, code, N, {
         tag: 'p4r',
         concurrency: 8,
         onProgress: (sent) => {
           if (sent === 1500) {
             restarted = (async () => {
+              const failures = await metric(apiUrl, 'snip_clicks_publish_failures_total');
               await redis.kill();
-              await new Promise((done) => setTimeout(done, 2000));
+              // Redis stays away until the api has failed to publish to it (and buffers).
+              await eventually(
+                () => metric(apiUrl, 'snip_clicks_publish_failures_total'),
+                (now) => now > failures,
+                { timeoutMs: 30_000, intervalMs: 100, what: 'a failed publish' },
+              );
               await redis.start();
             })();
           }
@@ -226,11 +286,10 @@ describe('broker restarted during redirects', () => {
       });
       await restarted;
       expect(statuses).toEqual(new Map([[302, N]]));
-      const apiUrl = api.url;
       const dropped = await metric(apiUrl, 'snip_clicks_dropped_total');
       // Waits until every event is stored or counted as dropped.
       const stored = await storedAtLeast(db, code, N - dropped);
-      // The buffer (100,000) outlasts a 2 s outage: nothing dropped, everything stored once.
+      // The buffer (100,000) outlasts the outage: nothing dropped, everything stored once.
       expect(dropped).toBe(0);
       expect(stored).toEqual({ rows: N, distinctIds: N, distinctReferrers: N, rollupTotal: N });
       expect(exactlyOnce(await storedIndexes(db.url, code, 'p4r'), N)).toBeNull();
@@ -244,7 +303,7 @@ describe('broker restarted during redirects', () => {
 
   describe.each(['redis-streams', 'rmq'] as const)('4. the logs worker over %s', (transport) => {
     it('is not ready while its broker is away, and ready again once it is back', async () => {
-      const redis = new OwnRedis(20000 + Math.floor(Math.random() * 10000));
+      const redis = new OwnRedis();
       const proxy = new TcpProxy('127.0.0.1', Number(new URL(RABBITMQ_URL).port || 5672));
       const outage =
         transport === 'redis-streams'
@@ -416,7 +475,11 @@ describe('malformed events', () => {
       await redis.xadd(stream, '*', 'unexpected', 'fields');
       const { code } = await createLink(api.url);
       await fireRedirects(api.url, code, VALID, { tag: 'p5r' });
-      await expectExactlyN(db, code, 'p5r', VALID);
+      await expectExactlyN(db, code, 'p5r', VALID, {
+        apiUrl: api.url,
+        transport: 'redis-streams',
+        names,
+      });
       const dead = await eventually(
         () => redis.xrange(`${stream}:dead`, '-', '+'),
         (d) => d.length >= 5,
@@ -462,7 +525,7 @@ describe('malformed events', () => {
       await channel.waitForConfirms();
       const { code } = await createLink(api.url);
       await fireRedirects(api.url, code, VALID, { tag: 'p5q' });
-      await expectExactlyN(db, code, 'p5q', VALID);
+      await expectExactlyN(db, code, 'p5q', VALID, { apiUrl: api.url, transport: 'rmq', names });
       const depth = await eventually(
         async () => (await channel.checkQueue(`${names.queue}.dead`)).messageCount,
         (count) => count >= 3,

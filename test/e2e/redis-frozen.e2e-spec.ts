@@ -1,26 +1,9 @@
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { OwnRedis } from '../support/clicks';
 import { eventually } from '../support/eventually';
 import { LinksClient, type LinkBody } from '../support/http';
 import { metric, uniquePrefix } from '../support/metrics';
 import { useTestApi } from '../support/suite';
-
-/** A port nobody listens on now, from the OS. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** Well under REDIS_COMMAND_TIMEOUT_MS (1000, the default): no request waits on Redis. */
 const FAST_MS = 300;
@@ -53,7 +36,7 @@ describe('Redis frozen or killed under the api', () => {
     CLICKS_TRANSPORT: 'redis-streams',
   };
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
+    redis = new OwnRedis();
     await redis.start();
     env.REDIS_URL = redis.url;
   });

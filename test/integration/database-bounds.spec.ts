@@ -25,16 +25,20 @@ async function timed(work: Promise<unknown>): Promise<{ ms: number; error: unkno
   }
 }
 
-/** `POOL_SIZE` queries at once, each holding its connection a moment: every slot is used. */
-const backendPids = (dataSource: DataSource): Promise<number[]> =>
-  Promise.all(
-    Array.from({ length: POOL_SIZE }, async () => {
-      const rows = await dataSource.query<Array<{ pid: number }>>(
-        'SELECT pg_backend_pid() AS pid, pg_sleep(0.1)',
-      );
-      return rows[0]!.pid;
-    }),
-  );
+/** The server pid behind each pool slot: every slot is checked out at once, so each is its own. */
+async function backendPids(pool: Pool): Promise<number[]> {
+  const clients = await Promise.all(Array.from({ length: POOL_SIZE }, () => pool.connect()));
+  try {
+    return await Promise.all(
+      clients.map(
+        async (client) =>
+          (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid,
+      ),
+    );
+  } finally {
+    for (const client of clients) client.release();
+  }
+}
 
 describe('database calls are bounded on the client', () => {
   let db: TestDatabase;
@@ -66,7 +70,7 @@ describe('database calls are bounded on the client', () => {
 
   it('fails queries on a frozen server within the query timeout, then recovers every pool slot', async () => {
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
-    const before = await backendPids(dataSource);
+    const before = await backendPids(pool);
     expect(new Set(before).size).toBe(POOL_SIZE);
 
     proxy.freeze();
@@ -88,7 +92,7 @@ describe('database calls are bounded on the client', () => {
     expect(connecting.ms).toBeLessThan(CONNECT_TIMEOUT_MS + MARGIN_MS);
 
     proxy.thaw();
-    const after = await backendPids(dataSource);
+    const after = await backendPids(pool);
     expect(new Set(after).size).toBe(POOL_SIZE);
     expect(after.filter((pid) => before.includes(pid))).toEqual([]);
   });

@@ -69,7 +69,7 @@ describe('RedisStreamsClient on Redis', () => {
   });
 
   describe('on a Redis without the script cached', () => {
-    const own = new OwnRedis(20000 + Math.floor(Math.random() * 10000));
+    const own = new OwnRedis();
     const stream = uniqueName('client');
     let reader: Redis;
     let client: RedisStreamsClient;

@@ -6,6 +6,21 @@ import { join } from 'node:path';
 import { query } from './database';
 import { eventually } from './eventually';
 import { LinksClient, type LinkBody } from './http';
+import { freePort } from './ports';
+
+class PortTakenError extends Error {
+  constructor() {
+    super('the port was taken before redis-server could bind it');
+  }
+}
+
+const readIfThere = (file: string): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /** A short random suffix for stream, group and queue names, so that runs never share them. */
 export const uniqueName = (prefix: string): string =>
@@ -123,23 +138,47 @@ export function exactlyOnce(indexes: readonly number[], n: number): string | nul
 }
 
 /**
- * A redis-server of the test's own on `port`, with an fsync-always append-only file, so that it
- * can be killed and restarted with its streams and groups intact (as a production Redis that
- * carries click streams must be configured).
+ * A redis-server of the test's own, on a port from the OS (kept across restarts), with an
+ * fsync-always append-only file, so that it can be killed and restarted with its streams and
+ * groups intact (as a production Redis that carries click streams must be configured).
  */
 export class OwnRedis {
   private readonly dir = mkdtempSync(join(tmpdir(), 'snip-redis-'));
+  private port_ = 0;
 
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+  /** The port; 0 until the first start. */
+  get port(): number {
+    return this.port_;
   }
 
+  get url(): string {
+    return `redis://127.0.0.1:${this.port_}`;
+  }
+
+  /**
+   * Starts the server and resolves once it answers. The first start takes a free port from the
+   * OS, and another one should something else take it before redis-server binds it.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const first = this.port_ === 0;
+      if (first) this.port_ = await freePort();
+      try {
+        await this.launch();
+        return;
+      } catch (error) {
+        if (!first || attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+        this.port_ = 0;
+      }
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const log = join(this.dir, 'redis.log');
+    rmSync(log, { force: true });
     execFileSync('redis-server', [
       '--port',
-      String(this.port),
+      String(this.port_),
       '--bind',
       '127.0.0.1',
       '--daemonize',
@@ -149,7 +188,7 @@ export class OwnRedis {
       '--pidfile',
       join(this.dir, 'redis.pid'),
       '--logfile',
-      join(this.dir, 'redis.log'),
+      log,
       '--save',
       '',
       '--appendonly',
@@ -157,16 +196,21 @@ export class OwnRedis {
       '--appendfsync',
       'always',
     ]);
-    await eventually(
-      () =>
-        Promise.resolve(
-          execFileSync('redis-cli', ['-p', String(this.port), 'ping'])
-            .toString()
-            .trim(),
-        ),
-      (reply) => reply === 'PONG',
-      { timeoutMs: 10_000, intervalMs: 100, what: `redis-server on ${this.port}` },
+    const state = await eventually(
+      (): 'taken' | 'up' | 'starting' => {
+        if (readIfThere(log).includes('Address already in use')) return 'taken';
+        // The server answering must be this one, not another that holds the port.
+        const pid = /process_id:(\d+)/.exec(
+          execFileSync('redis-cli', ['-p', String(this.port_), 'info', 'server']).toString(),
+        )?.[1];
+        return pid !== undefined && pid === readIfThere(join(this.dir, 'redis.pid')).trim()
+          ? 'up'
+          : 'starting';
+      },
+      (now) => now !== 'starting',
+      { timeoutMs: 10_000, intervalMs: 100, what: `redis-server on ${this.port_}` },
     );
+    if (state === 'taken') throw new PortTakenError();
   }
 
   /** SIGSTOP: the server keeps its connections open and answers nothing until thaw(). */
