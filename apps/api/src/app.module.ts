@@ -1,13 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { ConfigModule, type SnipConfig } from '@app/config';
+import { ConfigModule } from '@app/config';
 import { DatabaseModule, type DatabaseReachability } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
 import { RedisModule } from '@app/redis';
 import { RATE_LIMIT_STORAGE, RateLimitGuard, ThrottlingModule } from '@app/throttling';
 import { ApiAccess, ApiAuthGuard, apiThrottling } from './api-keys/api-access';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import type { ApiConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { LinksApiModule } from './links/links.module';
 import { RedirectModule } from './redirect/redirect.module';
@@ -16,7 +17,7 @@ import { StatsModule } from './stats/stats.module';
 @Module({})
 export class AppModule {
   static forRoot(
-    config: SnipConfig,
+    config: ApiConfig,
     logger: Logger,
     reachability?: DatabaseReachability,
   ): DynamicModule {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ClicksConfig } from '@app/config';
+import { ClickIngestConfig } from '@app/config';
 import { sleep } from '@app/core';
 import { clickMetrics, validateClickEvent } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
@@ -36,7 +36,7 @@ export class ClickIngestService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: ClicksRepository,
-    private readonly config: ClicksConfig,
+    private readonly config: ClickIngestConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     this.batcher = new Batcher(

@@ -5,7 +5,8 @@ export { clickMetrics } from './metrics';
 export { ClickPublisher } from './publisher';
 export type { ClickTransport } from './publisher';
 export { RedisStreamsClient, STREAM_FIELDS } from './redis-streams.client';
-export { RedisStreamsServer } from './redis-streams.server';
+export { RedisStreamsContext, RedisStreamsServer } from './redis-streams.server';
+export type { RedisStreamsServerOptions } from './redis-streams.server';
 export {
   ClickServerRMQ,
   clickQueueArguments,

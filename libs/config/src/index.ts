@@ -1,15 +1,16 @@
 export {
   AppConfig,
-  ClicksConfig,
   AuthConfig,
   CacheConfig,
-  ConfigError,
+  ClickIngestConfig,
+  ClickPublisherConfig,
+  ClicksConfig,
   DatabaseConfig,
   LinksConfig,
-  loadConfig,
   RedisConfig,
   ThrottleConfig,
-} from './config';
+} from './config.schema';
+export { ConfigError, configKeys, loadConfig } from './config';
 export type { SnipConfig } from './config';
 export { ConfigModule } from './config.module';
-export { envSchema } from './config.schema';
+export { withLocalCodeSecret } from './local-secret';
