@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { configKeys } from '@app/config';
-import { ROOT } from '../support/process';
 
 /**
  * The README's configuration reference against the schema it documents: every key the schema
@@ -15,6 +14,8 @@ interface Row {
   /** The text between the previous table and this row's table, which names the classes. */
   readonly caption: string;
 }
+
+const ROOT = resolve(__dirname, '../..');
 
 function referenceRows(): Row[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -14,7 +14,7 @@ import type { LogsConfig } from './config';
 /** How long one XREADGROUP waits for entries; short enough for a prompt shutdown. */
 const READ_BLOCK_MS = 1000;
 
-export function clickQueueOptions(config: LogsConfig): ClickQueueOptions {
+function clickQueueOptions(config: LogsConfig): ClickQueueOptions {
   return {
     queue: config.clicks.queue,
     deadLetterQueue: config.clicks.deadLetterQueue,

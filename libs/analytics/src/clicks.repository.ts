@@ -28,13 +28,15 @@ const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
 /**
  * One statement, so one transaction: the rows go in, those already stored (same id, so same day)
  * are skipped, and only the rows that really went in are added to the daily rollups. A redelivered
- * batch therefore changes nothing. Rollup rows are upserted in key order, so that two workers
- * updating the same links take the row locks in the same order.
+ * batch therefore changes nothing. Clicks are inserted in id order and rollup rows upserted in key
+ * order, so that two workers storing the same events at once (a redelivery while the first is
+ * still committing) wait for each other's keys in one order, never in a cycle: without the ORDER
+ * BY, such batches deadlock (test/integration/clicks.repository.spec.ts).
  */
 const INSERT_CLICKS = `
   WITH inserted AS (
     INSERT INTO "clicks" (${names})
-    SELECT * FROM unnest(${arrays})
+    SELECT * FROM unnest(${arrays}) ORDER BY 1
     ON CONFLICT DO NOTHING
     RETURNING "link_id", "occurred_at", "is_bot"
   ), rolled AS (

@@ -371,7 +371,7 @@ const workerSchema = z
     ...worker,
     consumerName: worker.consumerName ?? `${hostname()}-${process.pid}`,
   }));
-export class WorkerConfig extends configClass(workerSchema) {}
+class WorkerConfig extends configClass(workerSchema) {}
 
 /** Every namespace by its name in a loaded configuration. */
 export const NAMESPACES = {

@@ -3,7 +3,7 @@ import { ConfigError, type AppConfig } from '@app/config';
 import { createLogger, type Logger } from './logger';
 import { StartupError } from './startup-error';
 
-export interface RunningService {
+interface RunningService {
   /** Where the service listens, such as http://127.0.0.1:3000. */
   readonly url: string;
   /** Stops taking work, finishes what is in hand, releases resources. */
@@ -30,7 +30,7 @@ export interface ServiceMain<C extends ServiceConfig> {
   listen?(config: C): ListenAddress;
 }
 
-export interface ListenAddress {
+interface ListenAddress {
   readonly port: number;
   readonly host: string;
   /** The config key of the port, such as PORT, named when the port is taken. */
@@ -47,7 +47,7 @@ const inUse = ({ port, host, key }: ListenAddress): string =>
  * Resolves true if `port` on `host` can be bound now, false if it is in use: a quick look before
  * the start-up (database, migrations, the app) that would otherwise fail only at listen.
  */
-export function portIsFree(port: number, host: string): Promise<boolean> {
+function portIsFree(port: number, host: string): Promise<boolean> {
   return new Promise((done, fail) => {
     const probe = createServer();
     probe.once('error', (error) => (isAddressInUse(error) ? done(false) : fail(error)));
