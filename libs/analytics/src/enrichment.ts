@@ -36,7 +36,7 @@ interface Agent {
 const clip = (value: string | undefined, max: number): string | null =>
   value ? value.slice(0, max) : null;
 
-/** Loads the geoip-lite database (about 250 ms and some 150 MB, so only where clicks are stored). */
+/** Loads the geoip-lite database; only where clicks are stored (see decision 37). */
 export async function loadCountryLookup(): Promise<CountryLookup> {
   const geoip = await import('geoip-lite');
   const lookup = geoip.default?.lookup ?? geoip.lookup;
@@ -55,8 +55,8 @@ export function referrerHost(referrer: string | null): string | null {
 }
 
 /**
- * Derives device, browser, OS, bot flag, country and referrer host from a click. User agents repeat
- * a lot and parsing one costs about 0.2 ms, so parsed agents are cached.
+ * Derives device, browser, OS, bot flag, country and referrer host from a click. Parsed user agents
+ * are cached, since they repeat a lot (see decision 37).
  */
 export class ClickEnricher {
   private readonly agents = new LRUCache<string, Agent>({ max: 20_000 });

@@ -27,7 +27,7 @@ export interface LoadConfigOptions<N extends Namespace = Namespace> {
 }
 
 /** One configuration key as the README documents it. */
-export interface ConfigKey {
+interface ConfigKey {
   /** The environment variable. */
   readonly env: string;
   readonly namespace: Namespace;

@@ -10,9 +10,9 @@ import {
 
 /**
  * Counts made on the request path. prom-client validates and hashes the label set on every update
- * of a labelled metric, about a microsecond each, and a redirect makes three (docs/decisions.md
- * #18). A hot child is a plain number instead, folded into its prom-client counter whenever the
- * registry is read (the counter's collect step), so every scrape sees every count made before it.
+ * of a labelled metric (what that cost the redirect: see decision 18). A hot child is a plain
+ * number instead, folded into its prom-client counter whenever the registry is read (the counter's
+ * collect step), so every scrape sees every count made before it.
  */
 export interface HotCounter {
   inc(by?: number): void;

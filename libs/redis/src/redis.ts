@@ -37,14 +37,9 @@ export async function closeRedis(redis: Redis | null | undefined): Promise<void>
 
 /**
  * Sends the command `name` with `args` on `redis` and, once it has settled, empties the command's
- * argument list. For commands that carry much data (a batch of click events), not for every call.
- *
- * Why: on Node 20, measured, an ioredis Command and everything it references survive the young
- * generation's collections for a while after the command has settled. A batch of 500 click events
- * (about 150 KB of JSON) so reached the old generation at 6 MB/s at 30k redirects/s, and its full
- * collections stalled the redirect by 20 to 50 ms every few seconds; passed as one Buffer instead,
- * the batches held their memory outside the heap until a full collection just the same. With the
- * arguments dropped on settling, the batch dies young (docs/decisions.md #21).
+ * argument list. For commands that carry much data (a batch of click events), not for every call:
+ * a settled ioredis Command outlives the young generation with all it references, and dropping its
+ * arguments lets the batch die young (see decision 21).
  */
 export async function sendReleasing(
   redis: Redis,

@@ -7,7 +7,8 @@ import type { RedirectAnswer } from './redirect.response';
  * The redirect ahead of Fastify (see HttpFront): `GET`/`HEAD /<code>[?query]` written straight on
  * Node's response, with the request id, histogram and access log Fastify's hooks give every other
  * route. Any other shape (percent-encoding, more segments, a URL over `maxUrlLength`, a fixed
- * route's path) goes on to Fastify, whose `/:code` route serves it with the same handler.
+ * route's path) goes on to Fastify, whose `/:code` route serves it with the same handler. What
+ * skipping Fastify's routing and reply and Nest's request hooks saves: see decision 17.
  */
 export function redirectFront(
   redirects: RedirectHandler,
