@@ -32,8 +32,9 @@ async function dropped(reason: string): Promise<number> {
   return metric?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
-const until = async (condition: () => boolean): Promise<void> => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+/** Waits until `condition` holds, a few ms at a time, for at most 2 s; the test's expect then says what was not met. */
+const until = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
+  for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
 };
 
 describe('ClickPublisher', () => {
@@ -63,7 +64,7 @@ describe('ClickPublisher', () => {
     const before = await dropped('buffer_full');
     const events = Array.from({ length: 8 }, click);
     events.forEach((e) => publisher.publish(e));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => (await dropped('buffer_full')) === before + 3);
     expect(await dropped('buffer_full')).toBe(before + 3);
     transport.down = false;
     await until(() => transport.delivered.length === 5);
