@@ -5,7 +5,7 @@ import { metric } from '../support/metrics';
 import { useTestApi } from '../support/suite';
 
 /**
- * Redirects are answered ahead of Fastify (RedirectFront) when the path is `/<code>` or
+ * Redirects are answered ahead of Fastify (redirectFront) when the path is `/<code>` or
  * `/<code>?<query>`; every other shape, such as a percent-encoded code, still takes the Fastify
  * route `/:code`. Both must give the same answers, ids and metrics, and leave every fixed route
  * (`/metrics`, `/docs-json`...) to Fastify.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { envSchema } from '@app/config';
+import { configKeys } from '@app/config';
 
 /**
  * The README's configuration reference against the schema it documents: every key the schema
@@ -11,6 +11,8 @@ import { envSchema } from '@app/config';
 interface Row {
   readonly key: string;
   readonly defaultCell: string;
+  /** The text between the previous table and this row's table, which names the classes. */
+  readonly caption: string;
 }
 
 const ROOT = resolve(__dirname, '../..');
@@ -20,17 +22,25 @@ function referenceRows(): Row[] {
   const start = readme.indexOf('### Configuration reference');
   const end = readme.indexOf('\n## ', start);
   expect({ start: start >= 0, end: end > start }).toEqual({ start: true, end: true });
-  return readme
-    .slice(start, end)
-    .split('\n')
-    .filter((line) => line.startsWith('| `'))
-    .map((line) => {
-      const [key = '', defaultCell = ''] = line
-        .split('|')
-        .slice(1, 3)
-        .map((c) => c.trim());
-      return { key: key.replace(/`/g, ''), defaultCell };
-    });
+  let caption = '';
+  let inTable = false;
+  const rows: Row[] = [];
+  for (const line of readme.slice(start, end).split('\n')) {
+    if (!line.startsWith('|')) {
+      if (inTable) caption = '';
+      inTable = false;
+      caption += `${line}\n`;
+      continue;
+    }
+    inTable = true;
+    if (!line.startsWith('| `')) continue;
+    const [key = '', defaultCell = ''] = line
+      .split('|')
+      .slice(1, 3)
+      .map((c) => c.trim());
+    rows.push({ key: key.replace(/`/g, ''), defaultCell, caption });
+  }
+  return rows;
 }
 
 /** KEY=value lines of config/<profile>.env. */
@@ -55,14 +65,25 @@ function shown(value: unknown): string | undefined {
 
 describe('the README configuration reference', () => {
   const rows = referenceRows();
-  const keys = Object.keys(envSchema.shape);
-  // The schema's own defaults: what applies when no profile file and no environment sets a key.
-  const parsed = envSchema.safeParse({ SNIP_PROFILE: 'local' });
-  const defaults = (parsed.success ? parsed.data : {}) as Record<string, unknown>;
+  const declared = configKeys();
+  const keys = declared.map((key) => key.env);
+  // Each key's own default: what applies when no profile file and no environment sets it.
+  const defaults: Record<string, unknown> = Object.fromEntries(
+    declared.map((key) => [key.env, key.schema.safeParse(undefined).data]),
+  );
 
   it('lists exactly the keys the schema reads, once each', () => {
-    expect(parsed.success).toBe(true);
     expect(rows.map((row) => row.key).sort()).toEqual([...keys].sort());
+  });
+
+  it('lists each key under a caption that names its namespace class', () => {
+    const wrong = declared.flatMap(({ env, className }) => {
+      const row = rows.find((r) => r.key === env);
+      return !row || row.caption.includes(`\`${className}\``)
+        ? []
+        : [`${env}: not under ${className}`];
+    });
+    expect(wrong).toEqual([]);
   });
 
   it("gives each key the schema's default, or says it has none", () => {

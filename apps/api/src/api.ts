@@ -2,11 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { NotFoundException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { SnipConfig } from '@app/config';
+import { withLocalCodeSecret } from '@app/config';
 import { DatabaseReachability, resolveDatabase } from '@app/database';
 import { createHttpApp, httpFrontOf, sendProblem, toProblem } from '@app/http';
 import { createLogger, type Logger } from '@app/observability';
 import { AppModule } from './app.module';
+import type { ApiConfig } from './config';
 import { completeDocument } from './openapi';
 import { ApiValidationPipe } from './validation';
 
@@ -18,7 +19,7 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-function setupSwagger(app: NestFastifyApplication, config: SnipConfig): void {
+function setupSwagger(app: NestFastifyApplication, config: ApiConfig): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -65,11 +66,15 @@ const SWAGGER_UI_FILES = new Set([
   'oauth2-redirect.js',
 ]);
 
-/** Starts the api on `config`: the embedded database if no DATABASE_URL, then HTTP. */
+/**
+ * Starts the api on `loaded`: the short-code secret kept in DATA_DIR if none is configured, the
+ * embedded database if no DATABASE_URL, then HTTP.
+ */
 export async function startApi(
-  config: SnipConfig,
-  logger: Logger = createLogger({ service: 'api', level: config.app.logLevel }),
+  loaded: ApiConfig,
+  logger: Logger = createLogger({ service: 'api', level: loaded.app.logLevel }),
 ): Promise<RunningApi> {
+  const config = withLocalCodeSecret(loaded);
   const database = await resolveDatabase(config);
   let app: NestFastifyApplication | undefined;
   try {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
+import { ConfigError, withLocalCodeSecret } from '@app/config';
 import {
   buildDataSourceOptions,
   pendingMigrations,
@@ -19,6 +19,7 @@ import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from './api-keys/api-key.entit
 import { toApiKeyResponse } from './api-keys/api-keys.dto';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
+import { loadApiConfig, type ApiConfig } from './config';
 
 const USAGE = `snip command line
 
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = loadConfig(process.env);
+  const config = loadApiConfig(process.env);
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
   const database = await resolveDatabase(config);
   // Migrations may rightly run for minutes: no client-side query bound here.
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       case 'api-key:revoke':
         return await apiKeys(command, args, new ApiKeysService(new ApiKeysRepository(dataSource)));
       case 'blocklist:enforce':
-        return await enforceBlocklist(config, dataSource, logger);
+        return await enforceBlocklist(withLocalCodeSecret(config), dataSource, logger);
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -138,7 +139,7 @@ ${down}
  * eviction channel.
  */
 async function enforceBlocklist(
-  config: SnipConfig,
+  config: ApiConfig,
   dataSource: DataSource,
   logger: Logger,
 ): Promise<number> {

@@ -17,7 +17,7 @@ import type { AuthConfig, LinksConfig } from '@app/config';
  * described together; the e2e suites check every response they receive against the result.
  */
 
-export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 
 class FieldProblemSchema {
   @ApiProperty({ example: 'url' }) field!: string;
@@ -25,7 +25,7 @@ class FieldProblemSchema {
 }
 
 /** RFC 9457 problem details, with snip's stable `code` and the request id. */
-export class ProblemSchema {
+class ProblemSchema {
   @ApiProperty({ example: 'urn:snip:problem:link-not-found' }) type!: string;
   @ApiProperty({ example: 'Link not found' }) title!: string;
   @ApiProperty({ example: 404, minimum: 400, maximum: 599 }) status!: number;

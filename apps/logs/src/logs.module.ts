@@ -1,16 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AnalyticsModule } from '@app/analytics';
-import { ConfigModule, type SnipConfig } from '@app/config';
+import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ObservabilityModule, type Logger } from '@app/observability';
 import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 import { ClicksController } from './clicks.controller';
+import type { LogsConfig } from './config';
 import { HealthController } from './health.controller';
 
 @Module({})
 export class LogsModule {
-  static forRoot(config: SnipConfig, logger: Logger, consumer: ClickConsumer): DynamicModule {
+  static forRoot(config: LogsConfig, logger: Logger, consumer: ClickConsumer): DynamicModule {
     return {
       module: LogsModule,
       imports: [

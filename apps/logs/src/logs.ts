@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClickIngestService } from '@app/analytics';
 import { sampleQueueDepth } from '@app/clicks';
-import type { SnipConfig } from '@app/config';
 import { createHttpApp, httpFrontOf } from '@app/http';
 import { createLogger, type Logger } from '@app/observability';
+import type { LogsConfig } from './config';
 import { LogsModule } from './logs.module';
 import { clickMicroservice, prepareRabbitMq } from './transport';
 
@@ -21,7 +21,7 @@ export interface RunningLogs {
  * and a small HTTP listener for /health and /metrics, in one hybrid Nest application.
  */
 export async function startLogs(
-  config: SnipConfig,
+  config: LogsConfig,
   logger: Logger = createLogger({ service: 'logs', level: config.app.logLevel }),
 ): Promise<RunningLogs> {
   if (config.database.mode !== 'postgres') {
@@ -45,7 +45,7 @@ export async function startLogs(
     await app.init();
     await app.get(ClickIngestService).warmUp();
     await app.startAllMicroservices();
-    await app.listen({ port: config.clicks.logsPort, host: config.app.host });
+    await app.listen({ port: config.worker.port, host: config.app.host });
     if (config.clicks.transport === 'rmq' && config.clicks.rabbitmqUrl) {
       stopSampling = sampleQueueDepth(config.clicks.rabbitmqUrl, config.clicks.queue, 5000, logger);
     }

@@ -1,6 +1,5 @@
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import * as amqp from 'amqplib';
-import type { SnipConfig } from '@app/config';
 import {
   ClickServerRMQ,
   clickQueueArguments,
@@ -10,11 +9,12 @@ import {
 } from '@app/clicks';
 import type { Logger } from '@app/observability';
 import { createRedis, watchRedis } from '@app/redis';
+import type { LogsConfig } from './config';
 
 /** How long one XREADGROUP waits for entries; short enough for a prompt shutdown. */
 const READ_BLOCK_MS = 1000;
 
-export function clickQueueOptions(config: SnipConfig): ClickQueueOptions {
+function clickQueueOptions(config: LogsConfig): ClickQueueOptions {
   return {
     queue: config.clicks.queue,
     deadLetterQueue: config.clicks.deadLetterQueue,
@@ -24,7 +24,7 @@ export function clickQueueOptions(config: SnipConfig): ClickQueueOptions {
 }
 
 /** Declares the click queues before Nest's server asserts its own (the dead-letter one first). */
-export async function prepareRabbitMq(config: SnipConfig): Promise<void> {
+export async function prepareRabbitMq(config: LogsConfig): Promise<void> {
   const url = config.clicks.rabbitmqUrl;
   if (!url) throw new Error('CLICKS_TRANSPORT=rmq needs RABBITMQ_URL');
   const connection = await amqp.connect(url, { timeout: 5000 });
@@ -39,10 +39,10 @@ export async function prepareRabbitMq(config: SnipConfig): Promise<void> {
 
 /** The consumer side of the configured click transport, as a Nest microservice. */
 export function clickMicroservice(
-  config: SnipConfig,
+  config: LogsConfig,
   logger: Logger,
 ): MicroserviceOptions & { strategy: RedisStreamsServer | ClickServerRMQ } {
-  const { clicks } = config;
+  const { clicks, worker } = config;
   switch (clicks.transport) {
     case 'redis-streams':
       return {
@@ -59,14 +59,14 @@ export function clickMicroservice(
             return client;
           },
           stream: clicks.stream,
-          group: clicks.consumerGroup,
-          consumer: clicks.consumerName,
-          batchSize: clicks.batchSize,
+          group: worker.consumerGroup,
+          consumer: worker.consumerName,
+          batchSize: config.clickIngest.batchSize,
           blockMs: READ_BLOCK_MS,
           readAhead: 2,
-          claimIdleMs: clicks.claimIdleMs,
+          claimIdleMs: worker.claimIdleMs,
           maxDeliveries: clicks.maxDeliveries,
-          deadLetterStream: clicks.deadLetterStream,
+          deadLetterStream: worker.deadLetterStream,
           deadLetterMaxLen: clicks.streamMaxLen,
           logger,
         }),
@@ -81,7 +81,7 @@ export function clickMicroservice(
             arguments: clickQueueArguments(clickQueueOptions(config)),
           },
           noAck: false,
-          prefetchCount: clicks.prefetch,
+          prefetchCount: worker.prefetch,
           isGlobalPrefetchCount: false,
         }),
       };

@@ -1,10 +1,8 @@
 export { AnalyticsModule } from './analytics.module';
-export { Batcher } from './batcher';
-export type { BatcherOptions } from './batcher';
+export { ClickEnricher, loadCountryLookup } from './enrichment';
+export type { ClickRow } from './enrichment';
 export { ClicksRepository } from './clicks.repository';
-export { ClickEnricher, loadCountryLookup, referrerHost } from './enrichment';
-export type { ClickRow, CountryLookup } from './enrichment';
 export { ClickIngestService } from './ingest.service';
 export type { IngestOutcome } from './ingest.service';
 export { BREAKDOWNS, StatsRepository } from './stats.repository';
-export type { Breakdown, BreakdownRow, DailyClicks } from './stats.repository';
+export type { Breakdown, BreakdownRow } from './stats.repository';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ClicksConfig } from '@app/config';
+import { ClickIngestConfig } from '@app/config';
+import { sleep } from '@app/core';
 import { clickMetrics, validateClickEvent } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { Batcher } from './batcher';
@@ -10,7 +11,6 @@ export type IngestOutcome =
   { readonly status: 'stored' } | { readonly status: 'invalid'; readonly reason: string };
 
 const DAY_MS = 86_400_000;
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /**
  * The click pipeline after the transport: validate, buffer (N events or T ms), enrich, then store
@@ -36,7 +36,7 @@ export class ClickIngestService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: ClicksRepository,
-    private readonly config: ClicksConfig,
+    private readonly config: ClickIngestConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     this.batcher = new Batcher(

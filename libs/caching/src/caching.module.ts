@@ -7,6 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { CacheConfig, RedisConfig } from '@app/config';
+import { withTimeout } from '@app/core';
 import { counter, hotCounter, ROOT_LOGGER, type HotCounter, type Logger } from '@app/observability';
 import { closeRedis, REDIS, watchRedis } from '@app/redis';
 import type { Redis } from 'ioredis';
@@ -97,18 +98,10 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
    * after their short TTL.
    */
   async onModuleInit(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const subscribed = Promise.all(this.subscriptions).then(
+    const ready = await withTimeout(Promise.all(this.subscriptions), SUBSCRIBE_WAIT_MS).then(
       () => true,
       () => false,
     );
-    const ready = await Promise.race([
-      subscribed,
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
     if (!ready) {
       this.logger.warn('redis not reachable at start: cache evictions resume once it is back');
     }

@@ -46,7 +46,7 @@ export function clickVisitor(
   };
 }
 
-export const CLICK_LIMITS = {
+const CLICK_LIMITS = {
   code: 64,
   ip: 64,
   ua: 512,

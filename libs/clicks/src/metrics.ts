@@ -1,9 +1,4 @@
-import { Gauge, register } from 'prom-client';
-import { counter, histogram } from '@app/observability';
-
-function gauge<T extends string>(config: ConstructorParameters<typeof Gauge<T>>[0]): Gauge<T> {
-  return (register.getSingleMetric(config.name) as Gauge<T> | undefined) ?? new Gauge<T>(config);
-}
+import { counter, gauge, histogram } from '@app/observability';
 
 /** Metrics of the click pipeline, shared by the publisher (api) and the consumer (logs). */
 export const clickMetrics = {

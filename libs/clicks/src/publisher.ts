@@ -1,3 +1,4 @@
+import { sleep } from '@app/core';
 import type { Logger } from '@app/observability';
 import type { ClickEvent } from './click-event';
 import { clickMetrics } from './metrics';
@@ -146,6 +147,3 @@ export class ClickPublisher {
     this.buffer = batch.slice(0, room).concat(this.buffer);
   }
 }
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((done) => setTimeout(done, Math.max(0, ms)));

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
+import { sleep } from '@app/core';
 import type { Logger } from '@app/observability';
 import { closeRedis } from '@app/redis';
 import { memoizeHandlerLookup } from './handler-lookup';
@@ -70,8 +71,6 @@ const TRANSPORT_REASONS = new Set(['max_deliveries', 'undecodable', 'unknown_pat
 /** A bounded metric label: the transport's own reasons, or `invalid` for a handler's refusal. */
 const metricReason = (reason: string): string =>
   TRANSPORT_REASONS.has(reason) ? reason : 'invalid';
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function fieldValue(fields: readonly string[] | null, name: string): string | undefined {
   if (!fields) return undefined;

@@ -1,5 +1,6 @@
 import { RmqContext, ServerRMQ, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import * as amqp from 'amqplib';
+import { withTimeout } from '@app/core';
 import type { Logger } from '@app/observability';
 import { CLICK_PATTERN, type ClickEvent } from './click-event';
 import { memoizeHandlerLookup } from './handler-lookup';
@@ -70,7 +71,8 @@ export class RmqConfirmPublisher implements ClickTransport {
           { persistent: true, contentType: 'application/json' },
         );
       }
-      await withTimeout(channel.waitForConfirms(), this.options.confirmTimeoutMs);
+      const ms = this.options.confirmTimeoutMs;
+      await withTimeout(channel.waitForConfirms(), ms, `no broker confirm within ${ms} ms`);
     } catch (error) {
       await this.reset();
       throw error;
@@ -118,16 +120,6 @@ export class RmqConfirmPublisher implements ClickTransport {
     this.channel = undefined;
     await connection?.close().catch(() => undefined);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`no broker confirm within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**

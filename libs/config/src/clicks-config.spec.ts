@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type LoadConfigOptions } from './config';
+import type { Namespace } from './config.schema';
 
 describe('clicks configuration', () => {
   let dir: string;
@@ -10,38 +11,43 @@ describe('clicks configuration', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const load = (env: Record<string, string>) =>
+  const load = (env: Record<string, string>, options: LoadConfigOptions = {}) =>
     loadConfig(
       { SNIP_PROFILE: 'test', DATA_DIR: dir, SHORT_CODE_SECRET: 's'.repeat(20), ...env },
-      { configDir: join(dir, 'none'), cwd: dir },
+      { configDir: join(dir, 'none'), cwd: dir, ...options },
     );
-  const problems = (env: Record<string, string>): string[] => {
+  const problems = (env: Record<string, string>, namespaces?: readonly Namespace[]): string[] => {
     try {
-      load(env);
+      load(env, { namespaces });
     } catch (error) {
       if (error instanceof ConfigError) return [...error.problems];
       throw error;
     }
-    throw new Error('expected a ConfigError');
+    return [];
   };
 
   it('defaults to the in-process transport and /24, /48 truncation', () => {
-    const { clicks } = load({});
+    const { clicks, clickPublisher, clickIngest, worker } = load({});
     expect(clicks).toMatchObject({
       transport: 'inline',
+      stream: 'snip:clicks',
+      queue: 'clicks',
+      queueType: 'quorum',
+      maxDeliveries: 5,
+    });
+    expect(clickPublisher).toMatchObject({
       ipMode: 'truncate',
       ipv4Prefix: 24,
       ipv6Prefix: 48,
       bufferMax: 100_000,
-      batchSize: 1000,
-      stream: 'snip:clicks',
+    });
+    expect(clickIngest).toMatchObject({ batchSize: 1000, batchIntervalMs: 200 });
+    expect(worker).toMatchObject({
       deadLetterStream: 'snip:clicks:dead',
       consumerGroup: 'logs',
-      queue: 'clicks',
-      queueType: 'quorum',
-      logsPort: 3001,
+      port: 3001,
     });
-    expect(clicks.consumerName).toContain(String(process.pid));
+    expect(worker.consumerName).toContain(String(process.pid));
   });
 
   it('refuses redis-streams without a Redis, and rmq without RabbitMQ', () => {
@@ -70,19 +76,40 @@ describe('clicks configuration', () => {
     ).toBe('redis://streams:6379');
   });
 
+  it('prefixes the stream keys with REDIS_KEY_PREFIX, even when only the worker namespaces are read', () => {
+    const config = load(
+      { REDIS_KEY_PREFIX: 'x:', CLICKS_STREAM: 's', CLICKS_DEAD_LETTER_STREAM: 'd' },
+      { namespaces: ['clicks', 'worker'] },
+    );
+    expect(Object.keys(config).sort()).toEqual(['clicks', 'worker']);
+    expect(config.clicks.stream).toBe('x:s');
+    expect(config.worker.deadLetterStream).toBe('x:d');
+  });
+
   it('needs a key of some length to hash addresses', () => {
     expect(problems({ CLICKS_IP_MODE: 'hash' })[0]).toMatch(/^CLICKS_IP_HASH_KEY: is required/);
     expect(problems({ CLICKS_IP_MODE: 'hash', CLICKS_IP_HASH_KEY: 'short' })[0]).toMatch(
       /^CLICKS_IP_HASH_KEY: must be at least 16/,
     );
-    expect(load({ CLICKS_IP_MODE: 'hash', CLICKS_IP_HASH_KEY: 'k'.repeat(16) }).clicks.ipMode).toBe(
-      'hash',
-    );
+    expect(
+      load({ CLICKS_IP_MODE: 'hash', CLICKS_IP_HASH_KEY: 'k'.repeat(16) }).clickPublisher.ipMode,
+    ).toBe('hash');
   });
 
   it('checks the numbers', () => {
     expect(problems({ CLICKS_IPV4_PREFIX: '33' })[0]).toMatch(/^CLICKS_IPV4_PREFIX/);
     expect(problems({ CLICKS_BATCH_SIZE: '0' })[0]).toMatch(/^CLICKS_BATCH_SIZE/);
     expect(problems({ CLICKS_BUFFER_MAX: 'lots' })[0]).toMatch(/^CLICKS_BUFFER_MAX/);
+  });
+
+  it("validates the publisher's keys only where they are read, and the worker's likewise", () => {
+    const publisherOnly = { CLICKS_BUFFER_MAX: 'lots', CLICKS_IP_MODE: 'hash' };
+    const workerOnly = { CLICKS_RMQ_PREFETCH: '0', LOGS_PORT: 'x' };
+    const worker: Namespace[] = ['clicks', 'clickIngest', 'worker'];
+    const publisher: Namespace[] = ['clicks', 'clickPublisher', 'clickIngest'];
+    expect(problems(publisherOnly, worker)).toEqual([]);
+    expect(problems(workerOnly, publisher)).toEqual([]);
+    expect(problems(publisherOnly, publisher)).toHaveLength(2);
+    expect(problems(workerOnly, worker)).toHaveLength(2);
   });
 });

@@ -1,12 +1,40 @@
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export const PROFILES = ['local', 'development', 'test', 'production'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** What the loader knows of a key besides its schema: where it comes from, what it is. */
+interface KeyMeta {
+  /** The environment variable (and profile file key) that sets it. */
+  readonly env: string;
+  /** A file system path, resolved against the working directory after parsing. */
+  readonly path?: boolean;
+}
+
+const keyMeta = z.registry<KeyMeta>();
+
+/**
+ * A configuration key: the environment variable `env`, parsed by `schema`. Values arrive as
+ * strings from the profile file and the environment; the schema's default applies when neither
+ * sets the key.
+ */
+function key<S extends z.ZodType>(env: string, schema: S, meta: Omit<KeyMeta, 'env'> = {}): S {
+  if (keyMeta.has(schema)) throw new Error(`${env}: give each key a schema of its own`);
+  keyMeta.add(schema, { env, ...meta });
+  return schema;
+}
+
+/** The environment variable and flags of a field schema made by `key`. */
+export function metaOf(schema: z.ZodType): KeyMeta | undefined {
+  return keyMeta.get(schema);
+}
+
+const bool = () =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max: number) =>
   z
@@ -22,18 +50,21 @@ const num = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
-const postgresUrl = z.url({
-  protocol: /^postgres(ql)?$/,
-  error: 'expected a postgres:// or postgresql:// URL',
-});
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
+const postgresUrl = () =>
+  z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' });
+const redisUrl = () =>
+  z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
+const name = () => z.string().min(1).max(200);
+const secret = () => z.string().min(16, { error: 'must be at least 16 characters' });
 
-const list = z.string().transform((v) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0),
-);
+const list = () =>
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
 
 /** `host`, `host:port` or an origin such as `https://go.example`: nothing more. */
 function isHostEntry(entry: string): boolean {
@@ -44,12 +75,6 @@ function isHostEntry(entry: string): boolean {
     return false;
   }
 }
-
-const hostList = list.superRefine((hosts, ctx) => {
-  for (const host of hosts.filter((entry) => !isHostEntry(entry))) {
-    ctx.addIssue({ code: 'custom', message: `"${host}" is not a host, host:port or origin` });
-  }
-});
 
 /** An IPv4 or IPv6 address, or a CIDR block such as 10.0.0.0/8 or fd00::/8. */
 const isCidr = (value: string): boolean => {
@@ -62,112 +87,194 @@ const isCidr = (value: string): boolean => {
 };
 
 /**
- * Every variable snip reads, by its environment name. Values arrive as strings from the profile
- * file and the environment; defaults here apply when neither sets a key.
+ * The injectable class of a namespace, its instance type derived from the namespace's schema: the
+ * schema is the one place a key is declared. `new` makes an empty instance; the loader fills it.
  */
-export const envSchema = z
+function configClass<S extends z.ZodType<object>>(schema: S) {
+  class Namespace {
+    static readonly schema = schema;
+  }
+  return Namespace as unknown as { new (): Readonly<z.output<S>>; readonly schema: S };
+}
+
+/** HTTP server, public identity and request handling. Read by both apps. */
+const appSchema = z
   .object({
-    SNIP_PROFILE: z.enum(PROFILES),
-    SNIP_CONFIG_DIR: z.string().optional(),
-    PORT: int(0, 65535).default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PUBLIC_BASE_URL: httpUrl.optional(),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
-    REDIRECT_ACCESS_LOG_SAMPLE_RATE: num(0, 1).default(0),
-    HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16 * 1024),
-    HTTP_MAX_URL_LENGTH: int(256, 65536).default(8192),
-    HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
-    HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
-    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
-    SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
-    SHUTDOWN_DRAIN_DELAY_MS: int(0, 600_000).default(0),
-    SWAGGER_ENABLED: bool.default(true),
+    profile: key('SNIP_PROFILE', z.enum(PROFILES)),
+    /** Folder of the `<profile>.env` files; read from the environment before everything else. */
+    configDir: key('SNIP_CONFIG_DIR', z.string().optional()),
+    port: key('PORT', int(0, 65535).default(3000)),
+    host: key('HOST', z.string().min(1).default('0.0.0.0')),
+    /** Origin used to build every `shortUrl`, without a trailing slash. */
+    publicBaseUrl: key('PUBLIC_BASE_URL', httpUrl().optional()),
+    logLevel: key(
+      'LOG_LEVEL',
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+    redirectAccessLogSampleRate: key('REDIRECT_ACCESS_LOG_SAMPLE_RATE', num(0, 1).default(0)),
+    bodyLimitBytes: key('HTTP_BODY_LIMIT_BYTES', int(1024, 10 * 1024 * 1024).default(16 * 1024)),
+    maxUrlLength: key('HTTP_MAX_URL_LENGTH', int(256, 65536).default(8192)),
+    /** Longest a client may take to send a request's headers (Node `headersTimeout`). */
+    headersTimeoutMs: key('HTTP_HEADERS_TIMEOUT_MS', int(100, 600_000).default(10_000)),
+    /** Longest a client may take to send a whole request, body included (Node `requestTimeout`). */
+    requestTimeoutMs: key('HTTP_REQUEST_TIMEOUT_MS', int(100, 3_600_000).default(30_000)),
+    /** How long an idle keep-alive connection stays open (Node `keepAliveTimeout`). */
+    keepAliveTimeoutMs: key('HTTP_KEEP_ALIVE_TIMEOUT_MS', int(100, 3_600_000).default(72_000)),
+    shutdownGraceMs: key('SHUTDOWN_GRACE_MS', int(0, 600_000).default(10_000)),
+    /** Between SIGTERM (readiness turns 503) and closing the listener, for load balancers to notice. */
+    shutdownDrainDelayMs: key('SHUTDOWN_DRAIN_DELAY_MS', int(0, 600_000).default(0)),
+    swaggerEnabled: key('SWAGGER_ENABLED', bool().default(true)),
+  })
+  .superRefine((app, ctx) => {
+    if (app.headersTimeoutMs > app.requestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headersTimeoutMs'],
+        message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+      });
+    }
+    if (app.shutdownDrainDelayMs > 0 && app.shutdownDrainDelayMs >= app.shutdownGraceMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shutdownDrainDelayMs'],
+        message: 'must be shorter than SHUTDOWN_GRACE_MS (the grace period includes the delay)',
+      });
+    }
+    if (app.profile === 'production' && !app.publicBaseUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicBaseUrl'],
+        message: 'is required in the production profile (it is the origin of every shortUrl)',
+      });
+    }
+  })
+  .transform((app) => ({
+    ...app,
+    publicBaseUrl: (app.publicBaseUrl ?? `http://localhost:${app.port}`).replace(/\/+$/, ''),
+  }));
+export class AppConfig extends configClass(appSchema) {}
 
-    SHORT_CODE_LENGTH: int(5, 11).default(7),
-    SHORT_CODE_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
-    LINK_ID_BLOCK_SIZE: int(1, 10_000).default(100),
-    URL_MAX_LENGTH: int(32, 32_768).default(2048),
-    RESERVED_ALIASES: list.default([]),
-    REDIRECT_FORWARD_QUERY: bool.default(true),
-    REDIRECT_PERMANENT_MAX_AGE: int(0, 31_536_000).default(0),
-    SELF_HOSTS: hostList.default([]),
-    URL_ALLOW_PRIVATE_TARGETS: bool.default(false),
-    URL_BLOCKED_DOMAINS: list.default([]),
-    URL_BLOCKLIST_FILE: z.string().min(1).optional(),
-    URL_BLOCKLIST_POLL_MS: int(100, 3_600_000).default(5000),
-
-    DATABASE_URL: postgresUrl.optional(),
-    DATABASE_REPLICA_URLS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
-      )
-      .pipe(z.array(postgresUrl))
+/** Short codes, URL policy and redirect behaviour. Read by the api. */
+const linksSchema = z.object({
+  codeLength: key('SHORT_CODE_LENGTH', int(5, 11).default(7)),
+  /**
+   * Key of the code permutation. Unset outside production until start-up provides the one kept
+   * in DATA_DIR (`withLocalCodeSecret`); loading the configuration never writes it.
+   */
+  codeSecret: key('SHORT_CODE_SECRET', secret().optional()),
+  idBlockSize: key('LINK_ID_BLOCK_SIZE', int(1, 10_000).default(100)),
+  urlMaxLength: key('URL_MAX_LENGTH', int(32, 32_768).default(2048)),
+  reservedAliases: key('RESERVED_ALIASES', list().default([])),
+  forwardQuery: key('REDIRECT_FORWARD_QUERY', bool().default(true)),
+  permanentRedirectMaxAge: key('REDIRECT_PERMANENT_MAX_AGE', int(0, 31_536_000).default(0)),
+  /** Host names (host[:port] as configured) that reach snip, besides PUBLIC_BASE_URL's host. */
+  selfHosts: key(
+    'SELF_HOSTS',
+    list()
+      .superRefine((hosts, ctx) => {
+        for (const host of hosts.filter((entry) => !isHostEntry(entry))) {
+          ctx.addIssue({ code: 'custom', message: `"${host}" is not a host, host:port or origin` });
+        }
+      })
       .default([]),
-    DATABASE_POOL_SIZE: int(1, 500).default(10),
-    DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
-    DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(0),
-    DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(5000),
-    DATABASE_KEEPALIVE_DELAY_MS: int(1000, 3_600_000).default(10_000),
-    DATABASE_MIGRATE_ON_BOOT: bool.default(false),
-    DATA_DIR: z.string().min(1).default('./data'),
-    EMBEDDED_DB_PORT: int(0, 65535).default(0),
+  ),
+  /** Whether targets on loopback, private, link-local and other internal addresses are accepted. */
+  allowPrivateTargets: key('URL_ALLOW_PRIVATE_TARGETS', bool().default(false)),
+  /** Domains whose targets (the domain and its subdomains) are refused. */
+  blockedDomains: key('URL_BLOCKED_DOMAINS', list().default([])),
+  /** File of further blocked domains, one a line, re-read when it changes; absolute path. */
+  blocklistFile: key('URL_BLOCKLIST_FILE', z.string().min(1).optional(), { path: true }),
+  blocklistPollMs: key('URL_BLOCKLIST_POLL_MS', int(100, 3_600_000).default(5000)),
+});
+export class LinksConfig extends configClass(linksSchema) {}
 
-    REDIS_URL: z
-      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
-      .optional(),
-    REDIS_KEY_PREFIX: z.string().max(64).default('snip:'),
-    REDIS_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
-    REDIS_COMMAND_TIMEOUT_MS: int(10, 120_000).default(1000),
-    REDIS_PROBE_INTERVAL_MS: int(0, 600_000).default(1000),
+/** PostgreSQL (or the embedded PGlite) and migrations. Read by both apps. */
+const databaseSchema = z
+  .object({
+    url: key('DATABASE_URL', postgresUrl().optional()),
+    replicaUrls: key('DATABASE_REPLICA_URLS', list().pipe(z.array(postgresUrl())).default([])),
+    poolSize: key('DATABASE_POOL_SIZE', int(1, 500).default(10)),
+    connectTimeoutMs: key('DATABASE_CONNECT_TIMEOUT_MS', int(100, 120_000).default(5000)),
+    statementTimeoutMs: key('DATABASE_STATEMENT_TIMEOUT_MS', int(0, 3_600_000).default(0)),
+    /**
+     * Client-side bound of every query (node-postgres `query_timeout`): the server cannot enforce
+     * anything while it is frozen or unreachable. 0 turns it off.
+     */
+    queryTimeoutMs: key('DATABASE_QUERY_TIMEOUT_MS', int(0, 3_600_000).default(5000)),
+    /** Idle time before TCP keepalive probes start on a database connection. */
+    keepAliveDelayMs: key('DATABASE_KEEPALIVE_DELAY_MS', int(1000, 3_600_000).default(10_000)),
+    migrateOnBoot: key('DATABASE_MIGRATE_ON_BOOT', bool().default(false)),
+    /** Absolute path. */
+    dataDir: key('DATA_DIR', z.string().min(1).default('./data'), { path: true }),
+    embeddedPort: key('EMBEDDED_DB_PORT', int(0, 65535).default(0)),
+  })
+  .superRefine((database, ctx) => {
+    if (database.replicaUrls.length > 0 && !database.url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicaUrls'],
+        message: 'needs DATABASE_URL (the primary) as well',
+      });
+    }
+  })
+  .transform((database) => ({
+    ...database,
+    /** `embedded` starts PGlite inside the process; `postgres` connects to `url`. */
+    mode: database.url ? ('postgres' as const) : ('embedded' as const),
+  }));
+export class DatabaseConfig extends configClass(databaseSchema) {}
 
-    CLICKS_TRANSPORT: z.enum(['inline', 'redis-streams', 'rmq']).default('inline'),
-    CLICKS_REDIS_URL: z
-      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
-      .optional(),
-    RABBITMQ_URL: z
-      .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
-      .optional(),
-    CLICKS_BUFFER_MAX: int(1, 10_000_000).default(100_000),
-    CLICKS_PUBLISH_BATCH_SIZE: int(1, 10_000).default(500),
-    CLICKS_PUBLISH_INTERVAL_MS: int(1, 60_000).default(50),
-    CLICKS_BATCH_SIZE: int(1, 10_000).default(1000),
-    CLICKS_BATCH_INTERVAL_MS: int(1, 60_000).default(200),
-    CLICKS_STREAM: z.string().min(1).max(200).default('clicks'),
-    CLICKS_STREAM_MAXLEN: int(1000, 1_000_000_000).default(1_000_000),
-    CLICKS_DEAD_LETTER_STREAM: z.string().min(1).max(200).default('clicks:dead'),
-    CLICKS_CONSUMER_GROUP: z.string().min(1).max(200).default('logs'),
-    CLICKS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
-    CLICKS_CLAIM_IDLE_MS: int(100, 86_400_000).default(30_000),
-    CLICKS_MAX_DELIVERIES: int(1, 1000).default(5),
-    CLICKS_QUEUE: z.string().min(1).max(200).default('clicks'),
-    CLICKS_DEAD_LETTER_QUEUE: z.string().min(1).max(200).default('clicks.dead'),
-    CLICKS_RMQ_QUEUE_TYPE: z.enum(['quorum', 'classic']).default('quorum'),
-    CLICKS_RMQ_PREFETCH: int(1, 65_535).default(2000),
-    CLICKS_IP_MODE: z.enum(['truncate', 'hash', 'drop', 'raw']).default('truncate'),
-    CLICKS_IP_HASH_KEY: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
-    CLICKS_IPV4_PREFIX: int(0, 32).default(24),
-    CLICKS_IPV6_PREFIX: int(0, 128).default(48),
-    CLICKS_PARTITIONS_AHEAD_DAYS: int(1, 366).default(7),
-    LOGS_PORT: int(0, 65535).default(3001),
+/** Redis, shared by the cache, rate limits and the Redis Streams transport. Optional. */
+const redisSchema = z.object({
+  /** Unset in the embedded default: everything Redis would hold stays in process. */
+  url: key('REDIS_URL', redisUrl().optional()),
+  /** Prefix of every key snip writes, so one Redis can serve several deployments. */
+  keyPrefix: key('REDIS_KEY_PREFIX', z.string().max(64).default('snip:')),
+  connectTimeoutMs: key('REDIS_CONNECT_TIMEOUT_MS', int(100, 120_000).default(5000)),
+  /** Longest a single command may take before it fails (the hot path never waits longer). */
+  commandTimeoutMs: key('REDIS_COMMAND_TIMEOUT_MS', int(10, 120_000).default(1000)),
+  /**
+   * How often a Redis known to be down but still connected (frozen) is sent a PING, to learn that
+   * it answers again; 0 leaves it down until its connection is re-established.
+   */
+  probeIntervalMs: key('REDIS_PROBE_INTERVAL_MS', int(0, 600_000).default(1000)),
+});
+export class RedisConfig extends configClass(redisSchema) {}
 
-    CACHE_L1_MAX_ENTRIES: int(0, 10_000_000).default(10_000),
-    CACHE_L1_TTL_MS: int(1, 3_600_000).default(5000),
-    CACHE_L2_TTL_S: int(1, 31_536_000).default(86_400),
-    CACHE_NEGATIVE_TTL_MS: int(1, 3_600_000).default(10_000),
+/** The two-tier link cache: in-process LRU (L1), then Redis (L2) when REDIS_URL is set. */
+const cacheSchema = z.object({
+  /** Most links L1 holds; 0 turns L1 off. */
+  l1MaxEntries: key('CACHE_L1_MAX_ENTRIES', int(0, 10_000_000).default(10_000)),
+  /** How long an L1 entry serves before it is read again from L2 or the database. */
+  l1TtlMs: key('CACHE_L1_TTL_MS', int(1, 3_600_000).default(5000)),
+  /** How long a link stays in Redis. */
+  l2TtlSeconds: key('CACHE_L2_TTL_S', int(1, 31_536_000).default(86_400)),
+  /** How long "no such code" is remembered, in L1 and L2. */
+  negativeTtlMs: key('CACHE_NEGATIVE_TTL_MS', int(1, 3_600_000).default(10_000)),
+});
+export class CacheConfig extends configClass(cacheSchema) {}
 
-    AUTH_REQUIRED: bool.default(false),
+/** API keys. */
+const authSchema = z.object({
+  /** When true every /api/v1 route needs a valid X-Api-Key; when false a request without one acts as admin. */
+  required: key('AUTH_REQUIRED', bool().default(false)),
+});
+export class AuthConfig extends configClass(authSchema) {}
 
-    RATE_LIMIT_API_PER_MIN: int(0, 10_000_000).default(600),
-    RATE_LIMIT_IP_PER_MIN: int(0, 10_000_000).default(300),
-    REDIRECT_RATE_LIMIT_PER_MIN: int(0, 10_000_000).default(0),
-    RATE_LIMIT_EXEMPT_LOOPBACK: bool.default(false),
-    TRUSTED_PROXIES: list
+/** Rate limits (per minute; 0 turns a limit off) and the proxies whose X-Forwarded-For is believed. */
+const throttleSchema = z.object({
+  /** Requests per minute per API key on /api/v1. */
+  apiPerMinute: key('RATE_LIMIT_API_PER_MIN', int(0, 10_000_000).default(600)),
+  /** Requests per minute per client IP on /api/v1 without a key. */
+  ipPerMinute: key('RATE_LIMIT_IP_PER_MIN', int(0, 10_000_000).default(300)),
+  /** Redirects per minute per client IP; 0 (the default) leaves redirects unlimited. */
+  redirectPerMinute: key('REDIRECT_RATE_LIMIT_PER_MIN', int(0, 10_000_000).default(0)),
+  /** Clients on a loopback address (127.0.0.0/8, ::1) are not limited (the local profile). */
+  exemptLoopback: key('RATE_LIMIT_EXEMPT_LOOPBACK', bool().default(false)),
+  /** Addresses or CIDR blocks of reverse proxies; X-Forwarded-For counts only from these peers. */
+  trustedProxies: key(
+    'TRUSTED_PROXIES',
+    list()
       .pipe(
         z.array(
           z
@@ -176,73 +283,108 @@ export const envSchema = z
         ),
       )
       .default([]),
+  ),
+});
+export class ThrottleConfig extends configClass(throttleSchema) {}
+
+/** The click transport, which the api's publisher and the logs worker's consumer share. */
+const clicksSchema = z
+  .object({
+    /** `inline` ingests in the api process (the embedded default); otherwise a broker carries them. */
+    transport: key(
+      'CLICKS_TRANSPORT',
+      z.enum(['inline', 'redis-streams', 'rmq']).default('inline'),
+    ),
+    /** Redis holding the click stream: CLICKS_REDIS_URL, else REDIS_URL (the cache's). */
+    redisUrl: key('CLICKS_REDIS_URL', redisUrl().optional()),
+    rabbitmqUrl: key(
+      'RABBITMQ_URL',
+      z.url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' }).optional(),
+    ),
+    /** Redis key of the stream (with REDIS_KEY_PREFIX). */
+    stream: key('CLICKS_STREAM', name().default('clicks')),
+    streamMaxLen: key('CLICKS_STREAM_MAXLEN', int(1000, 1_000_000_000).default(1_000_000)),
+    /** Deliveries after which an entry or message goes to the dead letter. */
+    maxDeliveries: key('CLICKS_MAX_DELIVERIES', int(1, 1000).default(5)),
+    queue: key('CLICKS_QUEUE', name().default('clicks')),
+    deadLetterQueue: key('CLICKS_DEAD_LETTER_QUEUE', name().default('clicks.dead')),
+    queueType: key('CLICKS_RMQ_QUEUE_TYPE', z.enum(['quorum', 'classic']).default('quorum')),
   })
-  .superRefine((env, ctx) => {
-    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+  .superRefine((clicks, ctx) => {
+    if (clicks.transport === 'rmq' && !clicks.rabbitmqUrl) {
       ctx.addIssue({
         code: 'custom',
-        path: ['HTTP_HEADERS_TIMEOUT_MS'],
-        message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
-      });
-    }
-    if (env.SHUTDOWN_DRAIN_DELAY_MS > 0 && env.SHUTDOWN_DRAIN_DELAY_MS >= env.SHUTDOWN_GRACE_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SHUTDOWN_DRAIN_DELAY_MS'],
-        message: 'must be shorter than SHUTDOWN_GRACE_MS (the grace period includes the delay)',
-      });
-    }
-    if (env.SNIP_PROFILE === 'production') {
-      if (!env.DATABASE_URL) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['DATABASE_URL'],
-          message: 'is required in the production profile (the embedded database is for local use)',
-        });
-      }
-      if (!env.SHORT_CODE_SECRET) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['SHORT_CODE_SECRET'],
-          message: 'is required in the production profile (set it from your secret store)',
-        });
-      }
-      if (!env.PUBLIC_BASE_URL) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['PUBLIC_BASE_URL'],
-          message: 'is required in the production profile (it is the origin of every shortUrl)',
-        });
-      }
-    }
-    if (env.CLICKS_TRANSPORT === 'redis-streams' && !env.REDIS_URL && !env.CLICKS_REDIS_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['CLICKS_TRANSPORT'],
-        message: 'redis-streams needs REDIS_URL (or CLICKS_REDIS_URL) as well',
-      });
-    }
-    if (env.CLICKS_TRANSPORT === 'rmq' && !env.RABBITMQ_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['CLICKS_TRANSPORT'],
+        path: ['transport'],
         message: 'rmq needs RABBITMQ_URL as well',
       });
     }
-    if (env.CLICKS_IP_MODE === 'hash' && !env.CLICKS_IP_HASH_KEY) {
+  });
+export class ClicksConfig extends configClass(clicksSchema) {}
+
+/** What the api does with each click: anonymise the address, buffer, publish in batches. */
+const clickPublisherSchema = z
+  .object({
+    /** Events the publisher holds while the broker is slow or down; beyond it they are dropped. */
+    bufferMax: key('CLICKS_BUFFER_MAX', int(1, 10_000_000).default(100_000)),
+    publishBatchSize: key('CLICKS_PUBLISH_BATCH_SIZE', int(1, 10_000).default(500)),
+    publishIntervalMs: key('CLICKS_PUBLISH_INTERVAL_MS', int(1, 60_000).default(50)),
+    ipMode: key('CLICKS_IP_MODE', z.enum(['truncate', 'hash', 'drop', 'raw']).default('truncate')),
+    ipHashKey: key('CLICKS_IP_HASH_KEY', secret().optional()),
+    ipv4Prefix: key('CLICKS_IPV4_PREFIX', int(0, 32).default(24)),
+    ipv6Prefix: key('CLICKS_IPV6_PREFIX', int(0, 128).default(48)),
+  })
+  .superRefine((publisher, ctx) => {
+    if (publisher.ipMode === 'hash' && !publisher.ipHashKey) {
       ctx.addIssue({
         code: 'custom',
-        path: ['CLICKS_IP_HASH_KEY'],
+        path: ['ipHashKey'],
         message: 'is required when CLICKS_IP_MODE=hash (the key of the HMAC over addresses)',
       });
     }
-    if (env.DATABASE_REPLICA_URLS.length > 0 && !env.DATABASE_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_REPLICA_URLS'],
-        message: 'needs DATABASE_URL (the primary) as well',
-      });
-    }
   });
+export class ClickPublisherConfig extends configClass(clickPublisherSchema) {}
 
-export type Env = z.output<typeof envSchema>;
+/**
+ * Where clicks are stored: the logs worker, or the api itself with the `inline` transport. Events
+ * are stored in batches of `batchSize`, or after `batchIntervalMs`.
+ */
+const clickIngestSchema = z.object({
+  batchSize: key('CLICKS_BATCH_SIZE', int(1, 10_000).default(1000)),
+  batchIntervalMs: key('CLICKS_BATCH_INTERVAL_MS', int(1, 60_000).default(200)),
+  partitionsAheadDays: key('CLICKS_PARTITIONS_AHEAD_DAYS', int(1, 366).default(7)),
+});
+export class ClickIngestConfig extends configClass(clickIngestSchema) {}
+
+/** The logs worker: its place in the consumer group, dead letters, prefetch and HTTP port. */
+const workerSchema = z
+  .object({
+    /** Redis key of the dead-letter stream (with REDIS_KEY_PREFIX). */
+    deadLetterStream: key('CLICKS_DEAD_LETTER_STREAM', name().default('clicks:dead')),
+    consumerGroup: key('CLICKS_CONSUMER_GROUP', name().default('logs')),
+    consumerName: key('CLICKS_CONSUMER_NAME', name().optional()),
+    claimIdleMs: key('CLICKS_CLAIM_IDLE_MS', int(100, 86_400_000).default(30_000)),
+    prefetch: key('CLICKS_RMQ_PREFETCH', int(1, 65_535).default(2000)),
+    /** HTTP port of the logs worker (health and metrics). */
+    port: key('LOGS_PORT', int(0, 65535).default(3001)),
+  })
+  .transform((worker) => ({
+    ...worker,
+    consumerName: worker.consumerName ?? `${hostname()}-${process.pid}`,
+  }));
+class WorkerConfig extends configClass(workerSchema) {}
+
+/** Every namespace by its name in a loaded configuration. */
+export const NAMESPACES = {
+  app: AppConfig,
+  links: LinksConfig,
+  database: DatabaseConfig,
+  redis: RedisConfig,
+  cache: CacheConfig,
+  auth: AuthConfig,
+  throttle: ThrottleConfig,
+  clicks: ClicksConfig,
+  clickPublisher: ClickPublisherConfig,
+  clickIngest: ClickIngestConfig,
+  worker: WorkerConfig,
+};
+export type Namespace = keyof typeof NAMESPACES;

@@ -1,7 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, configKeys, loadConfig } from './config';
+import { ClicksConfig, DatabaseConfig, LinksConfig } from './config.schema';
+import { withLocalCodeSecret } from './local-secret';
 
 const REPO_CONFIG = resolve(__dirname, '../../../config');
 const SECRET = 'a-secret-of-enough-length';
@@ -286,15 +296,76 @@ describe('loadConfig', () => {
     });
   });
 
-  it('outside production, generates a secret once and keeps it in DATA_DIR', () => {
-    const first = load({ SNIP_PROFILE: 'test' }).links.codeSecret;
-    const second = load({ SNIP_PROFILE: 'test' }).links.codeSecret;
+  it('reads without side effects: no secret is generated, DATA_DIR is not created', () => {
+    const config = load({ SNIP_PROFILE: 'local' });
+    expect(config.links.codeSecret).toBeUndefined();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('reads only the namespaces asked for, and validates only their keys', () => {
+    const config = loadConfig(
+      { SNIP_PROFILE: 'production', DATABASE_URL: 'postgres://db/snip', SHORT_CODE_LENGTH: 'x' },
+      { configDir, cwd: dir, namespaces: ['database'] },
+    );
+    expect(Object.keys(config)).toEqual(['database']);
+    expect(config.database).toBeInstanceOf(DatabaseConfig);
+    // With `links` read, the same environment is refused for its SHORT_CODE_LENGTH.
+    expect(
+      problems({
+        SNIP_PROFILE: 'production',
+        DATABASE_URL: 'postgres://db/snip',
+        SHORT_CODE_LENGTH: 'x',
+      }),
+    ).toEqual(expect.arrayContaining([expect.stringMatching(/^SHORT_CODE_LENGTH: /)]));
+  });
+
+  it('gives each namespace its class, so Nest injects it by that token', () => {
+    const config = load({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET });
+    expect(config.links).toBeInstanceOf(LinksConfig);
+    expect(config.clicks).toBeInstanceOf(ClicksConfig);
+  });
+
+  it('declares every key once, each with its own environment variable', () => {
+    const envs = configKeys().map((key) => key.env);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(envs.length).toBeGreaterThan(60);
+  });
+});
+
+describe('withLocalCodeSecret', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snip-secret-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const load = (env: Record<string, string> = {}) =>
+    loadConfig(
+      { SNIP_PROFILE: 'test', DATA_DIR: join(dir, 'data'), ...env },
+      { configDir: join(dir, 'none'), cwd: dir, namespaces: ['links', 'database'] },
+    );
+
+  it('generates a secret once and keeps it in DATA_DIR', () => {
+    const first = withLocalCodeSecret(load()).links.codeSecret ?? '';
+    const second = withLocalCodeSecret(load()).links.codeSecret;
     expect(first.length).toBeGreaterThanOrEqual(32);
     expect(second).toBe(first);
-    const file = join(dataDir, 'short-code-secret');
+    const file = join(dir, 'data', 'short-code-secret');
     expect(readFileSync(file, 'utf8').trim()).toBe(first);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    // An explicit secret wins over the stored one.
-    expect(load({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET }).links.codeSecret).toBe(SECRET);
+  });
+
+  it('keeps the class and every other value, and leaves the loaded configuration as it was', () => {
+    const loaded = load({ SHORT_CODE_LENGTH: '9' });
+    const config = withLocalCodeSecret(loaded);
+    expect(config.links).toBeInstanceOf(LinksConfig);
+    expect(config.links.codeLength).toBe(9);
+    expect(loaded.links.codeSecret).toBeUndefined();
+  });
+
+  it('lets a configured secret win, and writes nothing then', () => {
+    const config = withLocalCodeSecret(load({ SHORT_CODE_SECRET: SECRET }));
+    expect(config.links.codeSecret).toBe(SECRET);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 });

@@ -1,16 +1,16 @@
 export {
   AppConfig,
-  ClicksConfig,
   AuthConfig,
   CacheConfig,
-  ConfigError,
+  ClickIngestConfig,
+  ClickPublisherConfig,
+  ClicksConfig,
   DatabaseConfig,
   LinksConfig,
-  loadConfig,
   RedisConfig,
   ThrottleConfig,
-} from './config';
-export type { LoadConfigOptions, SnipConfig } from './config';
+} from './config.schema';
+export { ConfigError, configKeys, loadConfig } from './config';
+export type { SnipConfig } from './config';
 export { ConfigModule } from './config.module';
-export { envSchema, PROFILES } from './config.schema';
-export type { Profile } from './config.schema';
+export { withLocalCodeSecret } from './local-secret';

@@ -1,3 +1,5 @@
+import { ERRORS, type ErrorCode } from './error-catalogue';
+
 /** One invalid field in a request, as listed in a VALIDATION_FAILED problem. */
 export interface FieldProblem {
   readonly field: string;
@@ -6,13 +8,15 @@ export interface FieldProblem {
 
 /**
  * An error the domain expects and the client can act on. `code` is stable and upper case; it is
- * what clients branch on, never the human-readable `detail`.
+ * what clients branch on, never the human-readable `detail`. Its status and title are the code's
+ * entry in the catalogue (ERRORS).
  */
 export class DomainError extends Error {
+  readonly status: number;
+  readonly title: string;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly title: string,
+    readonly code: ErrorCode,
     readonly detail: string,
     readonly extensions: Readonly<Record<string, unknown>> = {},
     /** Response headers that go with the problem, such as `retry-after`. */
@@ -20,6 +24,9 @@ export class DomainError extends Error {
   ) {
     super(detail);
     this.name = 'DomainError';
+    const { status, title } = ERRORS[code];
+    this.status = status;
+    this.title = title;
   }
 }
 
@@ -58,9 +65,7 @@ export class ValidationFailedError extends DomainError {
     const listed = errors.slice(0, MAX_LISTED_ERRORS);
     const more = errors.length - listed.length;
     super(
-      400,
       'VALIDATION_FAILED',
-      'Validation failed',
       listed.map((e) => `${e.field}: ${e.message}`).join('; ') +
         (more > 0 ? `; and ${more} more` : ''),
       more > 0

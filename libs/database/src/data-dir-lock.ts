@@ -10,7 +10,7 @@ const LOCK_FILE = 'snip.lock';
 const OWNER_FILE = 'snip.lock.owner';
 
 /** Another process holds the embedded data directory. */
-export class DataDirInUseError extends StartupError {
+class DataDirInUseError extends StartupError {
   constructor(
     readonly dataDir: string,
     owner: string,

@@ -6,7 +6,7 @@ import { MIGRATIONS } from './migrations';
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type EntityList = MixedList<Function | string | EntitySchema>;
 
-export const MIGRATIONS_TABLE = 'schema_migrations';
+const MIGRATIONS_TABLE = 'schema_migrations';
 
 /**
  * TypeORM options for snip's PostgreSQL: the primary for writes and, when replicas are configured,

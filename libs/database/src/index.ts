@@ -1,16 +1,5 @@
-export { DataDirInUseError, lockDataDir } from './data-dir-lock';
-export { buildDataSourceOptions, MIGRATIONS_TABLE } from './data-source';
-export type { DataSourceBounds } from './data-source';
-export { BoundedClient } from './bounded-client';
+export { buildDataSourceOptions } from './data-source';
 export { DatabaseModule } from './database.module';
-export {
-  DATABASE_RETRY_AFTER_SECONDS,
-  databaseUnreachableCause,
-  DatabaseReachability,
-  DatabaseUnavailableError,
-} from './outage';
-export { startEmbeddedPostgres } from './embedded-postgres';
-export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
+export { databaseUnreachableCause, DatabaseReachability } from './outage';
 export { resolveDatabase } from './resolve';
-export type { ResolvedDatabase } from './resolve';
-export { pendingMigrations, revertLastMigration, runMigrations, SchemaBehindError } from './schema';
+export { pendingMigrations, revertLastMigration, runMigrations } from './schema';

@@ -2,15 +2,13 @@ import { DomainError, type ErrorTranslator } from '@app/core';
 import type { Logger } from '@app/observability';
 
 /** Seconds a client is asked to wait before retrying while the database is unreachable. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** The database cannot be reached: an outage the client can retry, not a bug. */
 export class DatabaseUnavailableError extends DomainError {
   constructor() {
     super(
-      503,
       'DATABASE_UNAVAILABLE',
-      'Database unavailable',
       `The database cannot be reached right now. Retry in ${DATABASE_RETRY_AFTER_SECONDS} seconds.`,
       {},
       { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },

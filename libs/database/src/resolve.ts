@@ -1,9 +1,9 @@
-import type { DatabaseConfig, SnipConfig } from '@app/config';
+import { DatabaseConfig } from '@app/config';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
-export interface ResolvedDatabase {
+export interface ResolvedDatabase<C extends { readonly database: DatabaseConfig }> {
   /** The configuration with `database.url` pointing at a server that is up. */
-  readonly config: SnipConfig;
+  readonly config: C;
   /** Stops the embedded server, if one was started; call after the app has closed its pool. */
   close(): Promise<void>;
 }
@@ -13,7 +13,9 @@ export interface ResolvedDatabase {
  * configuration as it is. Runs before the Nest application exists, and its `close` after the
  * application is gone, so the pool never outlives the server it talks to.
  */
-export async function resolveDatabase(config: SnipConfig): Promise<ResolvedDatabase> {
+export async function resolveDatabase<C extends { readonly database: DatabaseConfig }>(
+  config: C,
+): Promise<ResolvedDatabase<C>> {
   if (config.database.mode !== 'embedded') {
     return { config, close: () => Promise.resolve() };
   }
@@ -21,10 +23,6 @@ export async function resolveDatabase(config: SnipConfig): Promise<ResolvedDatab
     dataDir: config.database.dataDir,
     port: config.database.embeddedPort,
   });
-  const database: DatabaseConfig = Object.assign(
-    Object.create(Object.getPrototypeOf(config.database) as object) as DatabaseConfig,
-    config.database,
-    { url: embedded.url },
-  );
+  const database = Object.assign(new DatabaseConfig(), config.database, { url: embedded.url });
   return { config: { ...config, database }, close: () => embedded.stop() };
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
-import { DomainError } from '@app/core';
+import { DomainError, sleep } from '@app/core';
 import { httpRequestDuration } from '@app/observability';
 import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemDocument } from './problem';
 import { problemFor } from './problem.filter';
@@ -36,7 +35,7 @@ export interface HttpFrontOptions {
 }
 
 /** How long a connection idle when a drain closes the listener may still send one request. */
-export const IDLE_GRACE_MS = 1000;
+const IDLE_GRACE_MS = 1000;
 
 /** What the front knows of one connection. */
 interface Connection {
@@ -49,21 +48,14 @@ interface Connection {
 const shuttingDown = (): ProblemDocument =>
   toProblem(
     new DomainError(
-      503,
       'SHUTTING_DOWN',
-      'Shutting down',
       'This instance is shutting down; send the request again (on a new connection).',
     ),
   );
 
 const payloadTooLarge = (limit: number): ProblemDocument =>
   toProblem(
-    new DomainError(
-      413,
-      'PAYLOAD_TOO_LARGE',
-      'Payload too large',
-      `The request body is larger than ${limit} bytes.`,
-    ),
+    new DomainError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes.`),
   );
 
 /**

@@ -50,7 +50,7 @@ interface ServerSettings {
  * timeout, between 100 ms and 1 s, keeps the overshoot small for the cost of a walk over the
  * connections that are mid-request.
  */
-export function connectionsCheckingInterval(headersTimeoutMs: number, requestTimeoutMs: number) {
+function connectionsCheckingInterval(headersTimeoutMs: number, requestTimeoutMs: number) {
   return Math.min(
     1000,
     Math.max(100, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 4)),
@@ -142,9 +142,7 @@ export async function createHttpApp(
         reply,
         toProblem(
           new DomainError(
-            414,
             'URI_TOO_LONG',
-            'URI too long',
             `The request URI is longer than ${options.maxUrlLength} characters.`,
           ),
         ),

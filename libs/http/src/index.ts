@@ -2,7 +2,5 @@ export { readiness } from './health';
 export { HttpFront, requestIdOf } from './http-front';
 export type { FrontHandler } from './http-front';
 export { createHttpApp, httpFrontOf } from './http-server';
-export type { HttpAppOptions } from './http-server';
 export { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
-export type { ProblemDocument } from './problem';
-export { problemFor, ProblemDetailsFilter, sendProblem } from './problem.filter';
+export { problemFor, sendProblem } from './problem.filter';

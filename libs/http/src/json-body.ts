@@ -5,8 +5,7 @@ export const MAX_JSON_DEPTH = 32;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const malformed = (detail: string): DomainError =>
-  new DomainError(400, 'MALFORMED_JSON', 'Malformed JSON', detail);
+const malformed = (detail: string): DomainError => new DomainError('MALFORMED_JSON', detail);
 
 /**
  * How deeply objects and arrays nest in `text`; stops at the first level deeper than `limit`.
@@ -52,9 +51,7 @@ export function decodeJsonBody(body: Buffer, maxDepth = MAX_JSON_DEPTH): string 
   }
   if (jsonDepth(text, maxDepth) > maxDepth) {
     throw new DomainError(
-      400,
       'JSON_TOO_DEEP',
-      'JSON nested too deeply',
       `Objects and arrays in the body nest deeper than ${maxDepth} levels.`,
     );
   }

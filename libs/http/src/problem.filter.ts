@@ -56,9 +56,7 @@ function allowedMethods(request: FastifyRequest): string[] {
 
 const methodNotAllowed = (request: FastifyRequest, allowed: readonly string[]): DomainError =>
   new DomainError(
-    405,
     'METHOD_NOT_ALLOWED',
-    'Method not allowed',
     `${request.method} is not allowed here; allowed: ${allowed.join(', ')}.`,
   );
 

@@ -12,13 +12,13 @@ import { toProblem } from './problem';
 describe('toProblem', () => {
   it('keeps a domain error as it is, with its extensions', () => {
     const problem = toProblem(
-      new DomainError(410, 'LINK_GONE', 'Link gone', 'The link "abc" is expired.', {
+      new DomainError('LINK_GONE', 'The link "abc" is expired.', {
         reason: 'expired',
       }),
     );
     expect(problem).toEqual({
       type: 'urn:snip:problem:link-gone',
-      title: 'Link gone',
+      title: 'Link no longer available',
       status: 410,
       detail: 'The link "abc" is expired.',
       code: 'LINK_GONE',
@@ -106,9 +106,7 @@ describe('toProblem', () => {
 
 describe('translateError', () => {
   const outage = new DomainError(
-    503,
     'DATABASE_UNAVAILABLE',
-    'Database unavailable',
     'Retry.',
     {},
     {
@@ -127,9 +125,7 @@ describe('translateError', () => {
 
   it('leaves errors no translator knows, and domain errors, as they are', () => {
     expect(translateError(new Error('bug'), translators)).toBeUndefined();
-    expect(
-      translateError(new DomainError(404, 'NOT_FOUND', 'Not found', 'No.'), translators),
-    ).toBeUndefined();
+    expect(translateError(new DomainError('NOT_FOUND', 'No.'), translators)).toBeUndefined();
     expect(translateError(new RangeError('refused'), [])).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { DomainError, type FieldProblem } from '@app/core';
+import { DomainError, ERRORS, type ErrorCode, type FieldProblem } from '@app/core';
 
 /** An RFC 9457 problem document, with snip's stable `code` and the `requestId`. */
 export interface ProblemDocument {
@@ -20,49 +20,46 @@ const problemType = (code: string): string =>
   `urn:snip:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 
 /** Fastify's own client errors, by their error code, mapped to snip's stable codes. */
-const FASTIFY_CODES: Readonly<Record<string, { code: string; title: string; detail?: string }>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large' },
+const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; detail?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'UNSUPPORTED_MEDIA_TYPE',
-    title: 'Unsupported media type',
     detail: 'Send the body as application/json.',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', title: 'Bad request' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST' },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     code: 'MALFORMED_JSON',
-    title: 'Malformed JSON',
     detail: 'The body is empty but the content type says JSON.',
   },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', title: 'Malformed JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON' },
   FST_ERR_BAD_URL: {
     code: 'MALFORMED_URL',
-    title: 'Malformed URL',
     detail: 'The request path is not valid percent-encoding.',
   },
   FST_ERR_MAX_PARAM_LENGTH: {
     code: 'URI_TOO_LONG',
-    title: 'URI too long',
     detail: 'A path segment is longer than any route accepts.',
   },
 };
 
-const STATUS_CODES: Readonly<Record<number, { code: string; title: string }>> = {
-  400: { code: 'BAD_REQUEST', title: 'Bad request' },
-  401: { code: 'UNAUTHORIZED', title: 'Unauthorized' },
-  403: { code: 'FORBIDDEN', title: 'Forbidden' },
-  404: { code: 'NOT_FOUND', title: 'Not found' },
-  405: { code: 'METHOD_NOT_ALLOWED', title: 'Method not allowed' },
-  406: { code: 'NOT_ACCEPTABLE', title: 'Not acceptable' },
-  408: { code: 'REQUEST_TIMEOUT', title: 'Request timeout' },
-  409: { code: 'CONFLICT', title: 'Conflict' },
-  410: { code: 'GONE', title: 'Gone' },
-  413: { code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large' },
-  414: { code: 'URI_TOO_LONG', title: 'URI too long' },
-  415: { code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported media type' },
-  422: { code: 'UNPROCESSABLE_CONTENT', title: 'Unprocessable content' },
-  429: { code: 'RATE_LIMITED', title: 'Too many requests' },
-  431: { code: 'HEADERS_TOO_LARGE', title: 'Request header fields too large' },
-  503: { code: 'SERVICE_UNAVAILABLE', title: 'Service unavailable' },
+/** The generic code of an error status that carries no code of its own. */
+const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  410: 'GONE',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
+  503: 'SERVICE_UNAVAILABLE',
 };
 
 interface ErrorWithCode {
@@ -105,14 +102,14 @@ export function toProblem(error: unknown): ProblemDocument {
   if (status >= 500 && status !== 503) {
     return {
       type: problemType('INTERNAL_ERROR'),
-      title: 'Internal server error',
+      title: ERRORS.INTERNAL_ERROR.title,
       status: 500,
       detail: 'Something went wrong on our side. Quote the request id when you report it.',
       code: 'INTERNAL_ERROR',
     };
   }
-  const generic = STATUS_CODES[status] ?? { code: 'BAD_REQUEST', title: 'Bad request' };
-  const code = known?.code ?? generic.code;
+  const code = known?.code ?? STATUS_CODES[status] ?? 'BAD_REQUEST';
+  const { title } = ERRORS[code];
   const message =
     error instanceof HttpException
       ? error.message
@@ -121,9 +118,9 @@ export function toProblem(error: unknown): ProblemDocument {
         : '';
   return {
     type: problemType(code),
-    title: known?.title ?? generic.title,
+    title,
     status,
-    detail: known?.detail ?? (message || generic.title),
+    detail: known?.detail ?? (message || title),
     code,
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Most bytes of a refused body read and dropped before answering; beyond, the connection closes. */
-export const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads and drops what is left of `request`'s body, up to `maxBytes`. Resolves true once the body

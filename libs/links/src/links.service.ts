@@ -89,6 +89,9 @@ export class LinksService {
     caches: CacheFactory,
     private readonly blocklist: LinkBlocklist,
   ) {
+    if (!config.codeSecret) {
+      throw new Error('SHORT_CODE_SECRET is unset: start-up provides one (withLocalCodeSecret)');
+    }
     this.codec = new ShortCodeCodec(config.codeLength, config.codeSecret);
     this.urls = new UrlPolicy({
       maxLength: config.urlMaxLength,

@@ -1,5 +1,12 @@
 import { Counter, Histogram, register } from 'prom-client';
-import { counter, hotCounter, HotHistogram, httpRequestDuration } from './metrics';
+import {
+  counter,
+  gauge,
+  histogram,
+  hotCounter,
+  HotHistogram,
+  httpRequestDuration,
+} from './metrics';
 
 /** Every metric name a test registered, removed again after it. */
 const registered: string[] = [];
@@ -82,6 +89,21 @@ describe('counter', () => {
     expect(calls).toBe(1);
     expect(await sampleOf(name, { kind: 'hot' })).toBe(3);
     expect(calls).toBe(2);
+  });
+});
+
+describe('gauge and histogram', () => {
+  it('return the metric already registered under the name instead of failing', async () => {
+    const gaugeName = uniqueName('test_gauge_shared');
+    const first = gauge({ name: gaugeName, help: 'h', labelNames: ['transport'] });
+    const second = gauge({ name: gaugeName, help: 'h', labelNames: ['transport'] });
+    expect(second).toBe(first);
+    first.set({ transport: 'rmq' }, 4);
+    second.set({ transport: 'rmq' }, 5);
+    expect(await sampleOf(gaugeName, { transport: 'rmq' })).toBe(5);
+    const histogramName = uniqueName('test_histogram_shared');
+    const made = histogram({ name: histogramName, help: 'h', buckets: [1] });
+    expect(histogram({ name: histogramName, help: 'h', buckets: [1] })).toBe(made);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   Counter,
+  Gauge,
   Histogram,
   register,
   type CounterConfiguration,
@@ -73,6 +74,13 @@ export function histogram<T extends string>(
   return (
     (register.getSingleMetric(config.name) as Histogram<T> | undefined) ?? new Histogram<T>(config)
   );
+}
+
+/** The gauge registered under `name` in the default registry, created the first time (as `counter`). */
+export function gauge<T extends string>(
+  config: ConstructorParameters<typeof Gauge<T>>[0],
+): Gauge<T> {
+  return (register.getSingleMetric(config.name) as Gauge<T> | undefined) ?? new Gauge<T>(config);
 }
 
 export interface HotHistogramChild {

@@ -1,29 +1,36 @@
 import { createServer } from 'node:net';
-import { ConfigError, loadConfig, type SnipConfig } from '@app/config';
+import { ConfigError, type AppConfig } from '@app/config';
 import { createLogger, type Logger } from './logger';
 import { StartupError } from './startup-error';
 
-export interface RunningService {
+interface RunningService {
   /** Where the service listens, such as http://127.0.0.1:3000. */
   readonly url: string;
   /** Stops taking work, finishes what is in hand, releases resources. */
   close(): Promise<void>;
 }
 
-export interface ServiceMain {
+/** The part of an app's configuration that the process entry reads. */
+interface ServiceConfig {
+  readonly app: AppConfig;
+}
+
+export interface ServiceMain<C extends ServiceConfig> {
   /** Name in every log line and in "snip <service> listening on <url>". */
   readonly service: string;
   /** What the service does between SIGTERM and exit, for the log. */
   readonly drain: string;
+  /** Reads and validates the namespaces the service uses; throws a ConfigError. */
+  loadConfig(environment: NodeJS.ProcessEnv): C;
   /** Starts the service. Import the app lazily in here, so a bad config fails fast. */
-  start(config: SnipConfig, logger: Logger): Promise<RunningService>;
+  start(config: C, logger: Logger): Promise<RunningService>;
   /** Extra fields of the "listening" log line. */
-  describe?(config: SnipConfig): Record<string, unknown>;
+  describe?(config: C): Record<string, unknown>;
   /** Where the service will listen, and the key that sets the port, checked before it starts. */
-  listen?(config: SnipConfig): ListenAddress;
+  listen?(config: C): ListenAddress;
 }
 
-export interface ListenAddress {
+interface ListenAddress {
   readonly port: number;
   readonly host: string;
   /** The config key of the port, such as PORT, named when the port is taken. */
@@ -40,7 +47,7 @@ const inUse = ({ port, host, key }: ListenAddress): string =>
  * Resolves true if `port` on `host` can be bound now, false if it is in use: a quick look before
  * the start-up (database, migrations, the app) that would otherwise fail only at listen.
  */
-export function portIsFree(port: number, host: string): Promise<boolean> {
+function portIsFree(port: number, host: string): Promise<boolean> {
   return new Promise((done, fail) => {
     const probe = createServer();
     probe.once('error', (error) => (isAddressInUse(error) ? done(false) : fail(error)));
@@ -53,10 +60,10 @@ export function portIsFree(port: number, host: string): Promise<boolean> {
  * log where it listens, and on SIGTERM or SIGINT drain, close and exit 0 — or exit 1 if the drain
  * outlasts SHUTDOWN_GRACE_MS or fails.
  */
-export function runService(main: ServiceMain): void {
-  let config: SnipConfig;
+export function runService<C extends ServiceConfig>(main: ServiceMain<C>): void {
+  let config: C;
   try {
-    config = loadConfig(process.env);
+    config = main.loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -99,7 +106,7 @@ export function runService(main: ServiceMain): void {
 
 function handleSignals(
   running: RunningService,
-  config: SnipConfig,
+  config: ServiceConfig,
   logger: Logger,
   drain: string,
 ): void {

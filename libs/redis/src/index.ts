@@ -1,10 +1,3 @@
 export { closeRedis, createRedis, ReleasingScript, sendReleasing } from './redis';
-export {
-  FAILURES_TO_OPEN,
-  redisHealth,
-  RedisHealth,
-  RedisUnavailableError,
-  watchRedis,
-} from './redis-health';
-export type { RedisHealthOptions } from './redis-health';
+export { redisHealth, RedisHealth, watchRedis } from './redis-health';
 export { REDIS, RedisModule } from './redis.module';

@@ -1,19 +1,34 @@
 import Redis, { Command } from 'ioredis';
 
 /**
- * What `sendReleasing` (redis.ts, decision 21) relies on inside ioredis, pinned to an exact version
- * in package.json (decision 30). An upgrade that changes any of it fails here, not in production.
+ * What `sendReleasing` and `ReleasingScript` (redis.ts, decision 21) rely on inside ioredis, pinned
+ * to an exact version in package.json (decision 30). An upgrade that changes any of it fails here,
+ * not in production. `ReleasingScript` re-implements ioredis' script cache (EVALSHA, then EVAL on
+ * NOSCRIPT); that it runs on a fresh Redis and after SCRIPT FLUSH is tested on a real one in
+ * test/integration/redis-streams-client.spec.ts.
  */
 describe('the ioredis internals sendReleasing relies on', () => {
   it('a Command applies the key prefix to its keys when it is built', () => {
     expect(new Command('mget', ['a', 'b'], { keyPrefix: 'p:' }).args).toEqual(['p:a', 'p:b']);
-    // EVALSHA: the keys, after the sha and their count, are prefixed; the other arguments are not.
-    expect(new Command('evalsha', ['sha', 1, 'k', 'x'], { keyPrefix: 'p:' }).args).toEqual([
-      'sha',
-      '1',
-      'p:k',
-      'x',
-    ]);
+    // EVALSHA and EVAL: the keys, after the sha or script and their count, are prefixed; the other
+    // arguments are not.
+    for (const [name, first] of [
+      ['evalsha', 'sha'],
+      ['eval', 'return 1'],
+    ]) {
+      expect(new Command(name!, [first!, 1, 'k', 'x'], { keyPrefix: 'p:' }).args).toEqual([
+        first,
+        '1',
+        'p:k',
+        'x',
+      ]);
+    }
+  });
+
+  it("exposes the client's key prefix as options.keyPrefix, where sendReleasing reads it", () => {
+    const redis = new Redis({ keyPrefix: 'p:', lazyConnect: true });
+    expect(redis.options.keyPrefix).toBe('p:');
+    redis.disconnect();
   });
 
   it('holds its arguments in a writable `args`, read again each time it is written out', () => {

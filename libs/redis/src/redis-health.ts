@@ -1,3 +1,4 @@
+import { withTimeout } from '@app/core';
 import type { Logger } from '@app/observability';
 import type { Redis } from 'ioredis';
 
@@ -138,17 +139,10 @@ export class RedisHealth {
   private async probeOnce(timeoutMs: number): Promise<void> {
     if (this.state !== 'down' || this.stopped) return;
     if (this.redis.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      const answered = await Promise.race([
-        this.redis.ping().then(
-          () => true,
-          () => false,
-        ),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      const answered = await withTimeout(this.redis.ping(), timeoutMs).then(
+        () => true,
+        () => false,
+      );
       if (answered && this.redis.status === 'ready') {
         this.markUp();
         return;

@@ -23,9 +23,9 @@ describe('applyRateLimit', () => {
     });
     expect(error).toBeUndefined();
     expect(headers).toEqual({
-      'ratelimit-limit': 10,
-      'ratelimit-remaining': 7,
-      'ratelimit-reset': 42,
+      'ratelimit-limit': '10',
+      'ratelimit-remaining': '7',
+      'ratelimit-reset': '42',
     });
   });
 
@@ -43,10 +43,10 @@ describe('applyRateLimit', () => {
       extensions: { retryAfter: 60 },
     });
     expect(headers).toEqual({
-      'ratelimit-limit': 10,
-      'ratelimit-remaining': 0,
-      'ratelimit-reset': 60,
-      'retry-after': 60,
+      'ratelimit-limit': '10',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': '60',
+      'retry-after': '60',
     });
   });
 });

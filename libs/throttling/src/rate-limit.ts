@@ -6,18 +6,13 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { truncateIp } from '@app/clicks';
-import { DomainError } from '@app/core';
+import { DomainError, truncateIp } from '@app/core';
 import type { RateLimitRecord } from './redis-throttler.storage';
 
-export const rateLimited = (retryAfterSeconds: number): DomainError =>
-  new DomainError(
-    429,
-    'RATE_LIMITED',
-    'Too many requests',
-    `Rate limit reached; retry in ${retryAfterSeconds} s.`,
-    { retryAfter: retryAfterSeconds },
-  );
+const rateLimited = (retryAfterSeconds: number): DomainError =>
+  new DomainError('RATE_LIMITED', `Rate limit reached; retry in ${retryAfterSeconds} s.`, {
+    retryAfter: retryAfterSeconds,
+  });
 
 /** How much of an IPv6 address one client is assumed to control: a /64 is one subscriber's LAN. */
 const IPV6_CLIENT_PREFIX = 64;
@@ -45,22 +40,33 @@ export function isLoopback(ip: string | undefined): boolean {
 }
 
 /**
- * Writes the IETF RateLimit headers (and Retry-After when blocked) for one hit; returns the
- * RATE_LIMITED error to throw when the hit is over the limit.
+ * What one hit means: the IETF RateLimit headers (and Retry-After when blocked) to answer with, and
+ * the RATE_LIMITED error to answer when the hit is over the limit.
  */
+export function rateLimitOutcome(
+  limit: number,
+  record: RateLimitRecord,
+): { readonly headers: Readonly<Record<string, string>>; readonly error?: DomainError } {
+  const reset = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
+  const headers: Record<string, string> = {
+    'ratelimit-limit': String(limit),
+    'ratelimit-remaining': String(Math.max(0, limit - record.totalHits)),
+    'ratelimit-reset': String(reset),
+  };
+  if (!record.isBlocked) return { headers };
+  headers['retry-after'] = String(reset);
+  return { headers, error: rateLimited(reset) };
+}
+
+/** Writes `rateLimitOutcome`'s headers on `reply`; returns the error to throw, if any. */
 export function applyRateLimit(
   reply: FastifyReply,
   limit: number,
   record: RateLimitRecord,
 ): DomainError | undefined {
-  const reset = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
-  void reply
-    .header('ratelimit-limit', limit)
-    .header('ratelimit-remaining', Math.max(0, limit - record.totalHits))
-    .header('ratelimit-reset', reset);
-  if (!record.isBlocked) return undefined;
-  void reply.header('retry-after', reset);
-  return rateLimited(reset);
+  const { headers, error } = rateLimitOutcome(limit, record);
+  for (const name in headers) void reply.header(name, headers[name]);
+  return error;
 }
 
 /** One counter per tracker and throttler, whatever the route: one budget across the API. */

@@ -6,9 +6,10 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AuthConfig, ThrottleConfig } from '@app/config';
-import { ipTracker, isLoopback } from '@app/throttling';
+import { ipTracker, isLoopback, trackerKey } from '@app/throttling';
 import { ANONYMOUS_ADMIN, hasRole, type Principal } from './api-key';
 import type { ApiKey, ApiKeyRole } from './api-key.entity';
 import { apiKeyInvalid, apiKeyMissing, forbidden } from './api-keys.errors';
@@ -21,8 +22,9 @@ declare module 'fastify' {
   }
 }
 
-export const API_KEY_HEADER = 'x-api-key';
+const API_KEY_HEADER = 'x-api-key';
 const ROLES = Symbol('roles');
+const MINUTE_MS = 60_000;
 
 /** Limits the route (or controller) to keys of these roles; admin keys pass everywhere. */
 export const Roles = (...roles: ApiKeyRole[]) => SetMetadata(ROLES, roles);
@@ -34,7 +36,7 @@ export const CurrentPrincipal = createParamDecorator(
 );
 
 /** Routes under /api need a key (when AUTH_REQUIRED) and count against the API rate limits. */
-export const isApiRoute = (request: FastifyRequest): boolean =>
+const isApiRoute = (request: FastifyRequest): boolean =>
   request.routeOptions.url?.startsWith('/api/') ?? false;
 
 type Caller = { readonly kind: 'none' } | { readonly kind: 'invalid' } | ApiKeyCaller;
@@ -88,6 +90,28 @@ export class ApiAccess {
     const apiKey = typeof header === 'string' ? await this.keys.authenticate(header) : null;
     return apiKey ? { kind: 'key', apiKey } : { kind: 'invalid' };
   }
+}
+
+/**
+ * The API's rate limit, for @nestjs/throttler (RateLimitGuard): one throttler, `api`, 60 s windows
+ * in `storage`; per key, else per client IP, with the caller's limit (ApiAccess). Routes outside
+ * /api pass untouched. The tracker is the whole key, whatever the route: one budget across the API.
+ */
+export function apiThrottling(
+  access: ApiAccess,
+  storage: ThrottlerStorage,
+): ThrottlerModuleOptions {
+  const requestOf = (context: ExecutionContext): FastifyRequest =>
+    context.switchToHttp().getRequest<FastifyRequest>();
+  return {
+    storage,
+    throttlers: [
+      { name: 'api', ttl: MINUTE_MS, limit: (context) => access.limit(requestOf(context)) },
+    ],
+    skipIf: (context) => context.getType() !== 'http' || !isApiRoute(requestOf(context)),
+    getTracker: (request) => access.tracker(request as FastifyRequest),
+    generateKey: trackerKey,
+  };
 }
 
 /**

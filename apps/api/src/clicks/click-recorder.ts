@@ -9,7 +9,7 @@ import {
   type ClickTransport,
   type ClickVisitor,
 } from '@app/clicks';
-import { AppConfig, ClicksConfig, RedisConfig } from '@app/config';
+import { AppConfig, ClickPublisherConfig, ClicksConfig, RedisConfig } from '@app/config';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { createRedis, watchRedis } from '@app/redis';
 import { InlineClickTransport } from './inline.transport';
@@ -25,23 +25,24 @@ export class ClickRecorder implements OnApplicationShutdown {
 
   constructor(
     config: ClicksConfig,
+    publishing: ClickPublisherConfig,
     redis: RedisConfig,
     private readonly app: AppConfig,
     ingest: ClickIngestService,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     this.ips = new IpAnonymizer({
-      mode: config.ipMode,
-      hashKey: config.ipHashKey,
-      ipv4Prefix: config.ipv4Prefix,
-      ipv6Prefix: config.ipv6Prefix,
+      mode: publishing.ipMode,
+      hashKey: publishing.ipHashKey,
+      ipv4Prefix: publishing.ipv4Prefix,
+      ipv6Prefix: publishing.ipv6Prefix,
     });
     this.publisher = new ClickPublisher(
       transportFor(config, redis, ingest, logger),
       {
-        bufferMax: config.bufferMax,
-        batchSize: config.publishBatchSize,
-        intervalMs: config.publishIntervalMs,
+        bufferMax: publishing.bufferMax,
+        batchSize: publishing.publishBatchSize,
+        intervalMs: publishing.publishIntervalMs,
       },
       logger.child({ context: 'ClickPublisher' }),
     );

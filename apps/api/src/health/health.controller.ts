@@ -10,6 +10,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '@app/core';
 import { readiness } from '@app/http';
 import { REDIS, redisHealth } from '@app/redis';
 
@@ -77,19 +78,11 @@ export class HealthController {
     const session = this.indicators.check('redis');
     // Known to be down (the breaker is open): say so at once instead of waiting out a PING.
     if (redisHealth(redis)?.up === false) return session.degraded({ message: 'known to be down' });
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        redis.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out')), PING_TIMEOUT_MS);
-        }),
-      ]);
+      await withTimeout(redis.ping(), PING_TIMEOUT_MS, 'timed out');
       return session.up();
     } catch (error) {
       return session.degraded({ message: error instanceof Error ? error.message : 'unreachable' });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

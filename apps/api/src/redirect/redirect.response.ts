@@ -1,9 +1,18 @@
-import { PROBLEM_CONTENT_TYPE, problemFor, toProblem } from '@app/http';
 import type { DomainError } from '@app/core';
-import type { RedirectOutcome } from './redirect.service';
+import { PROBLEM_CONTENT_TYPE, problemFor, toProblem } from '@app/http';
+
+/** What a link's state means for one request (see RedirectHandler.decide). */
+export type RedirectOutcome =
+  | {
+      readonly kind: 'redirect';
+      readonly status: number;
+      readonly location: string;
+      readonly cacheControl: string;
+    }
+  | { readonly kind: 'error'; readonly error: DomainError };
 
 /** A redirect's answer, whichever server writes it (the front handler or the Fastify route). */
-export interface RedirectResponse {
+export interface RedirectAnswer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
@@ -25,7 +34,7 @@ export function redirectResponse(
   url: string,
   accept: string | undefined,
   requestId: string,
-): RedirectResponse {
+): RedirectAnswer {
   if (outcome.kind === 'redirect') {
     return {
       status: outcome.status,
@@ -44,7 +53,7 @@ export function errorResponse(
   url: string,
   accept: string | undefined,
   requestId: string,
-): RedirectResponse {
+): RedirectAnswer {
   if (accept?.includes('text/html')) {
     return {
       status: error.status,
@@ -61,7 +70,7 @@ export function errorResponse(
 }
 
 /** Any error as a problem+json response, never cached. */
-export function failureResponse(error: unknown, url: string, requestId: string): RedirectResponse {
+export function failureResponse(error: unknown, url: string, requestId: string): RedirectAnswer {
   const problem = toProblem(error);
   return {
     status: problem.status,
