@@ -6,6 +6,7 @@ import {
   exactlyOnce,
   fireRedirects,
   OwnRedis,
+  pairs,
   storedClicks,
   storedIndexes,
   uniqueName,
@@ -95,13 +96,6 @@ interface Pipeline {
   readonly apiUrl: string;
   readonly transport: Transport;
   readonly names: Names;
-}
-
-/** A Redis reply of alternating names and values, as a map. */
-function pairs(flat: readonly unknown[]): Map<unknown, unknown> {
-  const map = new Map<unknown, unknown>();
-  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
-  return map;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type RedisStreamsServerOptions,
 } from '@app/clicks';
 import { createLogger } from '@app/observability';
-import { uniqueName } from '../support/clicks';
+import { pairs, uniqueName } from '../support/clicks';
 import { eventually } from '../support/eventually';
 import { REDIS_URL } from '../support/services';
 
@@ -27,13 +27,6 @@ interface Delivery {
   readonly entryId: string;
   readonly stream: string;
   readonly deliveries: number;
-}
-
-/** A Redis reply of alternating names and values, as a map. */
-function pairs(flat: readonly unknown[]): Map<unknown, unknown> {
-  const map = new Map<unknown, unknown>();
-  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
-  return map;
 }
 
 /** A gate a handler waits at until the test opens it. */

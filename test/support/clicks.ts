@@ -261,3 +261,10 @@ export class OwnRedis {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A Redis reply of alternating names and values, as a map. */
+export function pairs(flat: readonly unknown[]): Map<unknown, unknown> {
+  const map = new Map<unknown, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
+  return map;
+}

@@ -1,17 +1,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { ProblemDocument } from '@app/http';
 
-/** What every snip error looks like on the wire (RFC 9457 plus `code` and `requestId`). */
-export interface Problem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code: string;
-  readonly instance?: string;
-  readonly requestId: string;
-  readonly errors?: { field: string; message: string }[];
-  readonly [extension: string]: unknown;
-}
+/** What every snip error looks like on the wire: the problem document, always with its `requestId`. */
+export type Problem = ProblemDocument & { readonly requestId: string };
 
 /** The link representation of the REST API. */
 export interface LinkBody {
