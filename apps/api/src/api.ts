@@ -28,7 +28,7 @@ function setupSwagger(app: NestFastifyApplication, config: ApiConfig): void {
         'URL shortener API. Errors are RFC 9457 problem+json documents with a stable `code`.',
       )
       .setVersion('1')
-      .addServer(config.app.publicBaseUrl)
+      .addServer(config.api.publicBaseUrl)
       .addApiKey({ type: 'apiKey', name: 'X-Api-Key', in: 'header' }, 'api-key')
       .build(),
   );
@@ -90,12 +90,12 @@ export async function startApi(
       headersTimeoutMs: config.app.headersTimeoutMs,
       requestTimeoutMs: config.app.requestTimeoutMs,
       keepAliveTimeoutMs: config.app.keepAliveTimeoutMs,
-      accessLogSampleRates: { '/:code': config.app.redirectAccessLogSampleRate },
+      accessLogSampleRates: { '/:code': config.api.redirectAccessLogSampleRate },
       errorTranslators: [reachability.translate],
     });
     app.useGlobalPipes(new ApiValidationPipe());
-    if (config.app.swaggerEnabled) setupSwagger(app, config);
-    await app.listen({ port: config.app.port, host: config.app.host });
+    if (config.api.swaggerEnabled) setupSwagger(app, config);
+    await app.listen({ port: config.api.port, host: config.app.host });
   } catch (error) {
     await app?.close().catch(() => undefined);
     await database.close();

@@ -150,7 +150,7 @@ async function enforceBlocklist(
     const links = new LinksService(
       new LinksRepository(dataSource),
       config.links,
-      config.app,
+      config.api,
       caches,
       blocklist,
     );

@@ -3,6 +3,7 @@ import { loadConfig, type SnipConfig } from '@app/config';
 /** The configuration namespaces the api and its command line read; nothing else is validated. */
 const API_NAMESPACES = [
   'app',
+  'api',
   'links',
   'database',
   'redis',

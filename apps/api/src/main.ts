@@ -8,5 +8,5 @@ runService({
   loadConfig: loadApiConfig,
   start: async (config, logger) => (await import('./api')).startApi(config, logger),
   describe: (config) => ({ database: config.database.mode }),
-  listen: (config) => ({ port: config.app.port, host: config.app.host, key: 'PORT' }),
+  listen: (config) => ({ port: config.api.port, host: config.app.host, key: 'PORT' }),
 });

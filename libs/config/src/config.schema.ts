@@ -97,21 +97,17 @@ function configClass<S extends z.ZodType<object>>(schema: S) {
   return Namespace as unknown as { new (): Readonly<z.output<S>>; readonly schema: S };
 }
 
-/** HTTP server, public identity and request handling. Read by both apps. */
+/** The process and its HTTP server: what both apps read. */
 const appSchema = z
   .object({
     profile: key('SNIP_PROFILE', z.enum(PROFILES)),
     /** Folder of the `<profile>.env` files; read from the environment before everything else. */
     configDir: key('SNIP_CONFIG_DIR', z.string().optional()),
-    port: key('PORT', int(0, 65535).default(3000)),
     host: key('HOST', z.string().min(1).default('0.0.0.0')),
-    /** Origin used to build every `shortUrl`, without a trailing slash. */
-    publicBaseUrl: key('PUBLIC_BASE_URL', httpUrl().optional()),
     logLevel: key(
       'LOG_LEVEL',
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
-    redirectAccessLogSampleRate: key('REDIRECT_ACCESS_LOG_SAMPLE_RATE', num(0, 1).default(0)),
     bodyLimitBytes: key('HTTP_BODY_LIMIT_BYTES', int(1024, 10 * 1024 * 1024).default(16 * 1024)),
     maxUrlLength: key('HTTP_MAX_URL_LENGTH', int(256, 65536).default(8192)),
     /** Longest a client may take to send a request's headers (Node `headersTimeout`). */
@@ -123,7 +119,6 @@ const appSchema = z
     shutdownGraceMs: key('SHUTDOWN_GRACE_MS', int(0, 600_000).default(10_000)),
     /** Between SIGTERM (readiness turns 503) and closing the listener, for load balancers to notice. */
     shutdownDrainDelayMs: key('SHUTDOWN_DRAIN_DELAY_MS', int(0, 600_000).default(0)),
-    swaggerEnabled: key('SWAGGER_ENABLED', bool().default(true)),
   })
   .superRefine((app, ctx) => {
     if (app.headersTimeoutMs > app.requestTimeoutMs) {
@@ -140,19 +135,26 @@ const appSchema = z
         message: 'must be shorter than SHUTDOWN_GRACE_MS (the grace period includes the delay)',
       });
     }
-    if (app.profile === 'production' && !app.publicBaseUrl) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['publicBaseUrl'],
-        message: 'is required in the production profile (it is the origin of every shortUrl)',
-      });
-    }
-  })
-  .transform((app) => ({
-    ...app,
-    publicBaseUrl: (app.publicBaseUrl ?? `http://localhost:${app.port}`).replace(/\/+$/, ''),
-  }));
+  });
 export class AppConfig extends configClass(appSchema) {}
+
+/**
+ * The api's HTTP server: its port, its public origin, redirect access logs and Swagger. Read by the
+ * api only. That production needs PUBLIC_BASE_URL is a rule of the loader, which knows the profile.
+ */
+const apiServerSchema = z
+  .object({
+    port: key('PORT', int(0, 65535).default(3000)),
+    /** Origin used to build every `shortUrl`, without a trailing slash. */
+    publicBaseUrl: key('PUBLIC_BASE_URL', httpUrl().optional()),
+    redirectAccessLogSampleRate: key('REDIRECT_ACCESS_LOG_SAMPLE_RATE', num(0, 1).default(0)),
+    swaggerEnabled: key('SWAGGER_ENABLED', bool().default(true)),
+  })
+  .transform((api) => ({
+    ...api,
+    publicBaseUrl: (api.publicBaseUrl ?? `http://localhost:${api.port}`).replace(/\/+$/, ''),
+  }));
+export class ApiServerConfig extends configClass(apiServerSchema) {}
 
 /** Short codes, URL policy and redirect behaviour. Read by the api. */
 const linksSchema = z.object({
@@ -376,6 +378,7 @@ class WorkerConfig extends configClass(workerSchema) {}
 /** Every namespace by its name in a loaded configuration. */
 export const NAMESPACES = {
   app: AppConfig,
+  api: ApiServerConfig,
   links: LinksConfig,
   database: DatabaseConfig,
   redis: RedisConfig,

@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, configKeys, loadConfig } from './config';
-import { ClicksConfig, DatabaseConfig, LinksConfig } from './config.schema';
+import { ApiServerConfig, ClicksConfig, DatabaseConfig, LinksConfig } from './config.schema';
 import { withLocalCodeSecret } from './local-secret';
 
 const REPO_CONFIG = resolve(__dirname, '../../../config');
@@ -52,9 +52,7 @@ describe('loadConfig', () => {
     const config = load({ SNIP_PROFILE: 'test', SHORT_CODE_SECRET: SECRET });
     expect(config.app).toMatchObject({
       profile: 'test',
-      port: 3000,
       host: '0.0.0.0',
-      publicBaseUrl: 'http://localhost:3000',
       logLevel: 'info',
       bodyLimitBytes: 16 * 1024,
       maxUrlLength: 8192,
@@ -63,6 +61,10 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 72_000,
       shutdownGraceMs: 10_000,
       shutdownDrainDelayMs: 0,
+    });
+    expect(config.api).toMatchObject({
+      port: 3000,
+      publicBaseUrl: 'http://localhost:3000',
       swaggerEnabled: true,
       redirectAccessLogSampleRate: 0,
     });
@@ -93,22 +95,24 @@ describe('loadConfig', () => {
   it('picks the local profile when SNIP_PROFILE is unset or empty', () => {
     profile('local', 'PORT=4100\n');
     expect(load({}).app.profile).toBe('local');
-    expect(load({}).app.port).toBe(4100);
+    expect(load({}).api.port).toBe(4100);
     expect(load({ SNIP_PROFILE: '' }).app.profile).toBe('local');
   });
 
   it('lets the profile file override defaults and the environment override the file', () => {
     profile('development', 'PORT=4000\nLOG_LEVEL=debug\nHOST=127.0.0.1\n');
     const fromFile = load({ SNIP_PROFILE: 'development' });
-    expect(fromFile.app).toMatchObject({ port: 4000, logLevel: 'debug', host: '127.0.0.1' });
+    expect(fromFile.app).toMatchObject({ logLevel: 'debug', host: '127.0.0.1' });
+    expect(fromFile.api.port).toBe(4000);
     const fromEnv = load({ SNIP_PROFILE: 'development', PORT: '5000', LOG_LEVEL: 'warn' });
-    expect(fromEnv.app).toMatchObject({ port: 5000, logLevel: 'warn', host: '127.0.0.1' });
+    expect(fromEnv.app).toMatchObject({ logLevel: 'warn', host: '127.0.0.1' });
+    expect(fromEnv.api.port).toBe(5000);
   });
 
   it('treats an empty value in the profile file as unset: the default stays', () => {
     profile('development', 'PORT=\nLOG_LEVEL=\nRATE_LIMIT_IP_PER_MIN=\nDATABASE_URL=\n');
     const config = load({ SNIP_PROFILE: 'development' });
-    expect(config.app.port).toBe(3000);
+    expect(config.api.port).toBe(3000);
     expect(config.app.logLevel).toBe('info');
     expect(config.throttle.ipPerMinute).toBe(300);
     expect(config.database.mode).toBe('embedded');
@@ -124,9 +128,9 @@ describe('loadConfig', () => {
       SHORT_CODE_SECRET: '',
       SNIP_CONFIG_DIR: '',
     });
-    expect(config.app.port).toBe(4000);
+    expect(config.api.port).toBe(4000);
     expect(config.database.mode).toBe('embedded');
-    expect(config.app.publicBaseUrl).toBe('http://localhost:4000');
+    expect(config.api.publicBaseUrl).toBe('http://localhost:4000');
   });
 
   it('finds the profile files in SNIP_CONFIG_DIR', () => {
@@ -135,14 +139,14 @@ describe('loadConfig', () => {
       { SNIP_PROFILE: 'test', SNIP_CONFIG_DIR: configDir, DATA_DIR: dataDir },
       { cwd: dir },
     );
-    expect(config.app.port).toBe(4321);
+    expect(config.api.port).toBe(4321);
   });
 
   it('loads the profiles shipped in config/', () => {
     const shipped = (name: string, env: Record<string, string> = {}) =>
       loadConfig({ SNIP_PROFILE: name, DATA_DIR: dataDir, ...env }, { configDir: REPO_CONFIG });
     expect(shipped('local').database).toMatchObject({ mode: 'embedded', migrateOnBoot: true });
-    expect(shipped('test').app.port).toBe(0);
+    expect(shipped('test').api.port).toBe(0);
     expect(shipped('development').database.mode).toBe('postgres');
     const production = shipped('production', {
       DATABASE_URL: 'postgres://snip@db:5432/snip',
@@ -150,7 +154,7 @@ describe('loadConfig', () => {
       PUBLIC_BASE_URL: 'https://sn.ip',
     });
     expect(production.database).toMatchObject({ mode: 'postgres', migrateOnBoot: false });
-    expect(production.app.publicBaseUrl).toBe('https://sn.ip');
+    expect(production.api.publicBaseUrl).toBe('https://sn.ip');
     // Internal targets: allowed where snip runs on a developer's machine, refused elsewhere.
     expect(shipped('local').links.allowPrivateTargets).toBe(true);
     expect(shipped('development').links.allowPrivateTargets).toBe(true);
@@ -174,6 +178,37 @@ describe('loadConfig', () => {
         PUBLIC_BASE_URL: '',
       }),
     ).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL: .*required/)]);
+  });
+
+  it('needs PUBLIC_BASE_URL in production only where the api namespace is read', () => {
+    const production = { SNIP_PROFILE: 'production', DATABASE_URL: 'postgres://db/snip' };
+    // What the logs worker reads: no api namespace, so no PUBLIC_BASE_URL (nor SHORT_CODE_SECRET).
+    const worker = loadConfig(production, {
+      configDir,
+      cwd: dir,
+      namespaces: ['app', 'database', 'redis', 'clicks', 'clickIngest', 'worker'],
+    });
+    expect(worker.app.profile).toBe('production');
+    expect(Object.keys(worker)).not.toContain('api');
+    // With the api namespace read, the same environment is refused, with the same message as before.
+    const apiProblems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, { configDir, cwd: dir, namespaces: ['app', 'api', 'database'] });
+      } catch (error) {
+        if (error instanceof ConfigError) return [...error.problems];
+        throw error;
+      }
+      return [];
+    };
+    expect(apiProblems(production)).toEqual([
+      'PUBLIC_BASE_URL: is required in the production profile (it is the origin of every shortUrl)',
+    ]);
+    const api = loadConfig(
+      { ...production, PUBLIC_BASE_URL: 'https://sn.ip/' },
+      { configDir, cwd: dir, namespaces: ['app', 'api', 'database'] },
+    );
+    expect(api.api).toBeInstanceOf(ApiServerConfig);
+    expect(api.api).toMatchObject({ port: 3000, publicBaseUrl: 'https://sn.ip' });
   });
 
   it.each([
@@ -285,9 +320,9 @@ describe('loadConfig', () => {
     });
     expect(config.links.reservedAliases).toEqual(['login', 'stats', 'Admin']);
     expect(config.links.forwardQuery).toBe(false);
-    expect(config.app.swaggerEnabled).toBe(false);
+    expect(config.api.swaggerEnabled).toBe(false);
     expect(config.database.migrateOnBoot).toBe(true);
-    expect(config.app.publicBaseUrl).toBe('https://sn.ip');
+    expect(config.api.publicBaseUrl).toBe('https://sn.ip');
     expect(config.database).toMatchObject({
       mode: 'postgres',
       url: 'postgresql://snip@db:5432/snip',

@@ -104,7 +104,7 @@ export function loadConfig<N extends Namespace = Namespace>(
   for (const { namespace, field, env } of keys) (input[namespace] ??= {})[field] = merged[env];
   const schema = z
     .object(Object.fromEntries([...read].map((n) => [n, NAMESPACES[n].schema])))
-    .superRefine((config, ctx) => acrossNamespaces(config, profile as Profile, ctx));
+    .superRefine((config, ctx) => acrossNamespaces(config, input, profile as Profile, ctx));
 
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
@@ -129,9 +129,20 @@ export function loadConfig<N extends Namespace = Namespace>(
 
 type Parsed = { -readonly [K in Namespace]: z.output<(typeof NAMESPACES)[K]['schema']> };
 
-/** Rules that span namespaces, checked when the namespaces they span are read. */
-function acrossNamespaces(config: Partial<Parsed>, profile: Profile, ctx: z.RefinementCtx): void {
-  const { database, links, clicks, redis } = config;
+/** The values a namespace was given, by field, before its schema's defaults and transforms. */
+type Given = Readonly<Record<string, Readonly<Record<string, string | undefined>>>>;
+
+/**
+ * Rules that span namespaces or depend on the profile, checked when the namespaces they concern
+ * are read. `given` holds what was set, for a key whose schema fills in a default of its own.
+ */
+function acrossNamespaces(
+  config: Partial<Parsed>,
+  given: Given,
+  profile: Profile,
+  ctx: z.RefinementCtx,
+): void {
+  const { api, database, links, clicks, redis } = config;
   if (profile === 'production') {
     if (database && !database.url) {
       ctx.addIssue({
@@ -145,6 +156,14 @@ function acrossNamespaces(config: Partial<Parsed>, profile: Profile, ctx: z.Refi
         code: 'custom',
         path: ['links', 'codeSecret'],
         message: 'is required in the production profile (set it from your secret store)',
+      });
+    }
+    // Its schema defaults it to http://localhost:$PORT, so whether it was set is in `given`.
+    if (api && given.api?.publicBaseUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'publicBaseUrl'],
+        message: 'is required in the production profile (it is the origin of every shortUrl)',
       });
     }
   }

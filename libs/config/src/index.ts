@@ -1,4 +1,5 @@
 export {
+  ApiServerConfig,
   AppConfig,
   AuthConfig,
   CacheConfig,

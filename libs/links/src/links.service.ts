@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CacheFactory, type TwoTierCache } from '@app/caching';
 import { thenMaybe, type MaybePromise } from '@app/core';
-import { AppConfig, LinksConfig } from '@app/config';
+import { ApiServerConfig, LinksConfig } from '@app/config';
 import { ValidationFailedError } from '@app/core';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
 import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
@@ -85,7 +85,7 @@ export class LinksService {
   constructor(
     private readonly repository: LinksRepository,
     config: LinksConfig,
-    app: AppConfig,
+    server: ApiServerConfig,
     caches: CacheFactory,
     private readonly blocklist: LinkBlocklist,
   ) {
@@ -95,7 +95,7 @@ export class LinksService {
     this.codec = new ShortCodeCodec(config.codeLength, config.codeSecret);
     this.urls = new UrlPolicy({
       maxLength: config.urlMaxLength,
-      selfOrigins: [app.publicBaseUrl],
+      selfOrigins: [server.publicBaseUrl],
       selfHosts: config.selfHosts,
       allowPrivateTargets: config.allowPrivateTargets,
       blocklist,

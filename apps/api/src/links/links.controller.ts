@@ -8,7 +8,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { AppConfig } from '@app/config';
+import { ApiServerConfig } from '@app/config';
 import { LinksService } from '@app/links';
 import { ValidationFailedError } from '@app/core';
 import { scopeOf, type Principal } from '../api-keys/api-key';
@@ -32,7 +32,7 @@ const DEFAULT_PAGE_SIZE = 20;
 export class LinksController {
   constructor(
     private readonly links: LinksService,
-    private readonly app: AppConfig,
+    private readonly server: ApiServerConfig,
   ) {}
 
   @Post()
@@ -56,7 +56,7 @@ export class LinksController {
       redirectType: body.redirectType,
       ownerKeyId: principal.keyId,
     });
-    return toLinkResponse(link, this.app.publicBaseUrl);
+    return toLinkResponse(link, this.server.publicBaseUrl);
   }
 
   @Get()
@@ -78,7 +78,7 @@ export class LinksController {
       scopeOf(principal),
     );
     return {
-      items: page.items.map((link) => toLinkResponse(link, this.app.publicBaseUrl)),
+      items: page.items.map((link) => toLinkResponse(link, this.server.publicBaseUrl)),
       nextCursor: page.nextCursor,
     };
   }
@@ -93,7 +93,10 @@ export class LinksController {
     @Param('code') code: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<LinkResponse> {
-    return toLinkResponse(await this.links.get(code, scopeOf(principal)), this.app.publicBaseUrl);
+    return toLinkResponse(
+      await this.links.get(code, scopeOf(principal)),
+      this.server.publicBaseUrl,
+    );
   }
 
   @Patch(':code')
@@ -132,7 +135,7 @@ export class LinksController {
       },
       scopeOf(principal),
     );
-    return toLinkResponse(link, this.app.publicBaseUrl);
+    return toLinkResponse(link, this.server.publicBaseUrl);
   }
 
   @Delete(':code')
