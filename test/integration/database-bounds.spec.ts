@@ -57,7 +57,8 @@ describe('database calls are bounded on the client', () => {
       DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
       DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
     });
-    dataSource = new DataSource(buildDataSourceOptions(config.database));
+    // The timeouts below are provoked: TypeORM's console logging of them would only be noise.
+    dataSource = new DataSource({ ...buildDataSourceOptions(config.database), logging: false });
     await dataSource.initialize();
   });
 
