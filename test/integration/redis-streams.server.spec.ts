@@ -9,7 +9,7 @@ import {
 } from '@app/clicks';
 import { createLogger } from '@app/observability';
 import { pairs, uniqueName } from '../support/clicks';
-import { eventually } from '../support/eventually';
+import { eventually, gate } from '../support/eventually';
 import { REDIS_URL } from '../support/services';
 
 /**
@@ -27,13 +27,6 @@ interface Delivery {
   readonly entryId: string;
   readonly stream: string;
   readonly deliveries: number;
-}
-
-/** A gate a handler waits at until the test opens it. */
-function gate(): { readonly wait: Promise<void>; open(): void } {
-  let open = (): void => undefined;
-  const wait = new Promise<void>((done) => (open = done));
-  return { wait, open };
 }
 
 describe('RedisStreamsServer on Redis', () => {

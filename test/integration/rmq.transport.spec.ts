@@ -13,7 +13,7 @@ import {
 } from '@app/clicks';
 import { createLogger } from '@app/observability';
 import { uniqueName } from '../support/clicks';
-import { eventually } from '../support/eventually';
+import { eventually, gate } from '../support/eventually';
 import { RABBITMQ_URL } from '../support/services';
 
 /**
@@ -28,13 +28,6 @@ type Outcome =
 
 const event = (n: number): ClickEvent =>
   createClickEvent({ id: String(9000 + n), code: 'rmq0001' }, { method: 'GET' }, null);
-
-/** A gate a handler waits at until the test opens it. */
-function gate(): { readonly wait: Promise<void>; open(): void } {
-  let open = (): void => undefined;
-  const wait = new Promise<void>((done) => (open = done));
-  return { wait, open };
-}
 
 describe('the RabbitMQ click transport', () => {
   jest.setTimeout(30_000);

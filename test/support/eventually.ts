@@ -62,3 +62,10 @@ function show(value: unknown): string {
     return String(value);
   }
 }
+
+/** A gate a handler waits at until the test opens it. */
+export function gate(): { readonly wait: Promise<void>; open(): void } {
+  let open = (): void => undefined;
+  const wait = new Promise<void>((done) => (open = done));
+  return { wait, open };
+}
