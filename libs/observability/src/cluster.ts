@@ -64,6 +64,7 @@ interface Slot {
   restart?: NodeJS.Timeout;
 }
 
+/** The delay before a worker slot restarts after its `quickDeaths`-th quick death in a row. */
 export function restartDelayMs(quickDeaths: number): number {
   return quickDeaths <= 1 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (quickDeaths - 2));
 }
@@ -128,7 +129,7 @@ export function runPrimary(options: PrimaryOptions): void {
   const onListening = (slot: Slot, url: string): void => {
     slot.listening = true;
     if (started) {
-      logger.info({ worker: slot.index, pid: slot.worker?.process.pid }, 'worker restarted');
+      logger.info({ worker: slot.index, workerPid: slot.worker?.process.pid }, 'worker restarted');
       return;
     }
     if (slots.some((s) => !s.listening)) return;
@@ -141,7 +142,7 @@ export function runPrimary(options: PrimaryOptions): void {
 
   const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null): void => {
     if (slot.worker === worker) slot.worker = undefined;
-    const fields = { worker: slot.index, pid: worker.process.pid, code, signal };
+    const fields = { worker: slot.index, workerPid: worker.process.pid, code, signal };
     if (stopping) {
       if (code !== 0) failed = true;
       finish();
