@@ -195,6 +195,11 @@ const databaseSchema = z
   .object({
     url: key('DATABASE_URL', postgresUrl().optional()),
     replicaUrls: key('DATABASE_REPLICA_URLS', list().pipe(z.array(postgresUrl())).default([])),
+    /**
+     * A replica that could not be reached serves no reads for this long; it is probed this often
+     * meanwhile and used again once it answers (reads go to the primary until then).
+     */
+    replicaRetryMs: key('DATABASE_REPLICA_RETRY_MS', int(100, 600_000).default(5000)),
     poolSize: key('DATABASE_POOL_SIZE', int(1, 500).default(10)),
     connectTimeoutMs: key('DATABASE_CONNECT_TIMEOUT_MS', int(100, 120_000).default(5000)),
     statementTimeoutMs: key('DATABASE_STATEMENT_TIMEOUT_MS', int(0, 3_600_000).default(0)),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ReplicaReads } from '@app/database';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { RedirectTarget } from './link-cache';
 import { Link, type RedirectType } from './link.entity';
@@ -50,10 +51,16 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
   ) as Partial<T>;
 }
 
-/** All SQL about links. Writes and redirect look-ups use the primary; lists may use a replica. */
+/**
+ * All SQL about links. Writes and redirect look-ups use the primary; lists use a replica when one
+ * is configured and reachable (the primary otherwise, see ReplicaReads).
+ */
 @Injectable()
 export class LinksRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReplicaReads,
+  ) {}
 
   /** Takes `count` fresh ids from the sequence in one round trip. */
   async allocateIds(count: number): Promise<bigint[]> {
@@ -94,10 +101,9 @@ export class LinksRepository {
     return query.getOne();
   }
 
-  /** Newest first, strictly after `after`; reads from a replica when one is configured. */
-  async listNewestFirst(limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    try {
+  /** Newest first, strictly after `after`; from a replica when one is configured and reachable. */
+  listNewestFirst(limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
+    return this.replicas.read((runner) => {
       const query = this.dataSource.manager
         .createQueryBuilder(Link, 'l', runner)
         .where('l.deleted_at IS NULL')
@@ -111,10 +117,8 @@ export class LinksRepository {
           id: after.id,
         });
       }
-      return await query.getMany();
-    } finally {
-      await runner.release();
-    }
+      return query.getMany();
+    });
   }
 
   /** Applies `changes` to the live link with `code`; null when there is none. */

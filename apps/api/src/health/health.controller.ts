@@ -11,6 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { withTimeout } from '@app/core';
+import { ReplicaReads } from '@app/database';
 import { readiness } from '@app/http';
 import { REDIS, redisHealth } from '@app/redis';
 
@@ -32,6 +33,7 @@ const HEALTH_SCHEMA: SchemaObject = {
  * load balancers). The database is required: without it, 503. Redis, when configured, is reported
  * too, as `degraded` (still 200) when it does not answer: redirects then come from L1 and the
  * database and rate limits fail open, so taking every instance out of rotation would be worse.
+ * Read replicas, when configured, likewise (`replica`): their reads go to the primary meanwhile.
  */
 @ApiTags('operations')
 @Controller('health')
@@ -41,6 +43,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS) private readonly redis: Redis | null,
+    private readonly replicas: ReplicaReads,
   ) {}
 
   @Get('live')
@@ -58,8 +61,8 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness',
     description:
-      'Whether this instance can serve: for load balancers. The database is required; Redis, ' +
-      'when configured, is reported as `degraded` without failing the check. 503 while the ' +
+      'Whether this instance can serve: for load balancers. The database is required; Redis ' +
+      'and read replicas, when configured, are reported as `degraded` without failing the check. 503 while the ' +
       'database is unreachable and while the process shuts down. Needs no API key.',
     security: [],
   })
@@ -71,7 +74,17 @@ export class HealthController {
     ];
     const { redis } = this;
     if (redis) checks.push(() => this.redisCheck(redis));
+    if (this.replicas.configured) checks.push(() => this.replicaCheck());
     return readiness(this.health, checks, reply);
+  }
+
+  /** Read replicas: `degraded` (still 200) when one is down, since its reads go to the primary. */
+  private async replicaCheck(): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check('replica');
+    const states = await this.replicas.states(PING_TIMEOUT_MS);
+    const down = states.filter((state) => !state.up).map((state) => state.name);
+    const up = states.length - down.length;
+    return down.length === 0 ? session.up({ up }) : session.degraded({ up, down });
   }
 
   private async redisCheck(redis: Redis): Promise<HealthIndicatorResult> {
