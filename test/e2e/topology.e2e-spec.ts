@@ -61,7 +61,7 @@ describe('migrations through PgBouncer (transaction pooling)', () => {
 
   afterAll(() => db?.drop());
 
-  it('applies each migration once when two runs race, and a third finds nothing to do', async () => {
+  it('applies each migration once when two runs race, and leaves no lock behind', async () => {
     db = await createTopologyDatabase('snip_topo_migrate');
     const env = { DATABASE_URL: topologyUrl('bouncer-primary', db.name) };
     const runs = await Promise.all([
@@ -76,9 +76,6 @@ describe('migrations through PgBouncer (transaction pooling)', () => {
     // Exactly one of the two applied them; the other waited for its lock and found none pending.
     expect(runs.filter((r) => r.output.includes('"msg":"migrations applied"'))).toHaveLength(1);
 
-    const again = await runCli(['migration:run'], env);
-    expect(again.code).toBe(0);
-    expect(again.output).toContain('schema already current');
     // The lock is a transaction's: none is left behind on a server connection PgBouncer keeps.
     const locks = await query<{ n: string }>(
       db.url,
