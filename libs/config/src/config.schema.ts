@@ -258,6 +258,11 @@ const cacheSchema = z.object({
   l2TtlSeconds: key('CACHE_L2_TTL_S', int(1, 31_536_000).default(86_400)),
   /** How long "no such code" is remembered, in L1 and L2. */
   negativeTtlMs: key('CACHE_NEGATIVE_TTL_MS', int(1, 3_600_000).default(10_000)),
+  /**
+   * Stale-if-error: how long past its L1 TTL a link may still be served when the database cannot
+   * be reached to read it again; 0 turns it off.
+   */
+  staleIfErrorMs: key('CACHE_STALE_IF_ERROR_MS', int(0, 86_400_000).default(3_600_000)),
 });
 export class CacheConfig extends configClass(cacheSchema) {}
 
