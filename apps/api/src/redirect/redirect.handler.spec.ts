@@ -1,4 +1,4 @@
-import { DomainError } from '@app/core';
+import { DomainError, type MaybePromise } from '@app/core';
 import type { ClickVisitor } from '@app/clicks';
 import type { RedirectTarget, Resolution } from '@app/links';
 import type { Logger } from '@app/observability';
@@ -10,7 +10,7 @@ import {
   type RedirectDependencies,
   type RedirectRequest,
 } from './redirect.handler';
-import type { RedirectAnswer } from './redirect.response';
+import type { RedirectAnswer, RedirectOutcome } from './redirect.response';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
 
@@ -20,8 +20,15 @@ const target = (overrides: Partial<RedirectTarget> = {}): RedirectTarget =>
     code: 'abc',
     url: 'https://example.com/landing?x=1',
     redirectType: 302,
+    maxClicks: null,
     ...overrides,
   }) as RedirectTarget;
+
+/** The outcome of `decide`, which must be a value (not a promise) for a link without a cap. */
+function valueOf(outcome: MaybePromise<RedirectOutcome>): RedirectOutcome {
+  if (outcome instanceof Promise) throw new Error('decide returned a promise');
+  return outcome;
+}
 
 interface Recorded {
   readonly link: RedirectTarget;
@@ -39,6 +46,7 @@ function handlerWith(
   const logger = { error: (fields: unknown) => errors.push(fields) } as unknown as Logger;
   const handler = new RedirectHandler({
     resolve: (code) => resolve(code),
+    reserve: () => Promise.reject(new Error('reserve called for a link without a cap')),
     record: (link, visitor, now) => clicks.push({ link, visitor, now }),
     translate: () => undefined,
     logger,
@@ -63,7 +71,7 @@ const visitor: ClickVisitor = { method: 'GET', ip: '203.0.113.7' };
 describe('RedirectHandler.decide', () => {
   it('answers LINK_NOT_FOUND for a missing code, with no click', () => {
     const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
-    const outcome = handler.decide({ state: 'missing' }, 'nope', '', NOW, visitor);
+    const outcome = valueOf(handler.decide({ state: 'missing' }, 'nope', '', NOW, visitor));
     expect(outcome.kind).toBe('error');
     if (outcome.kind !== 'error') return;
     expect(outcome.error).toBeInstanceOf(DomainError);
@@ -75,7 +83,7 @@ describe('RedirectHandler.decide', () => {
     'answers LINK_GONE for a %s link, with the reason and no click',
     (state) => {
       const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
-      const outcome = handler.decide({ state, link: target() }, 'abc', '', NOW, visitor);
+      const outcome = valueOf(handler.decide({ state, link: target() }, 'abc', '', NOW, visitor));
       expect(outcome.kind).toBe('error');
       if (outcome.kind !== 'error') return;
       expect([outcome.error.status, outcome.error.code]).toEqual([410, 'LINK_GONE']);
@@ -87,7 +95,7 @@ describe('RedirectHandler.decide', () => {
   it('redirects an active link and records exactly one click, at the time given', () => {
     const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
     const link = target();
-    const outcome = handler.decide({ state: 'active', link }, 'abc', '', NOW, visitor);
+    const outcome = valueOf(handler.decide({ state: 'active', link }, 'abc', '', NOW, visitor));
     expect(outcome).toEqual({
       kind: 'redirect',
       status: 302,
