@@ -48,9 +48,11 @@ export class Link {
    */
   @VirtualColumn({
     type: 'bigint',
-    query: (alias) =>
-      `SELECT "clicks" FROM "link_click_totals" WHERE "link_id" = ${alias}."id"`,
-    transformer: { from: (value: string | null) => Number(value ?? 0), to: (value: number) => value },
+    query: (alias) => `SELECT "clicks" FROM "link_click_totals" WHERE "link_id" = ${alias}."id"`,
+    transformer: {
+      from: (value: string | null) => Number(value ?? 0),
+      to: (value: number) => value,
+    },
   })
   clicks!: number;
 

@@ -7,11 +7,9 @@ export const linkGone = (code: string, reason: 'disabled' | 'expired'): DomainEr
   new DomainError('LINK_GONE', `The link "${code}" is ${reason}.`, { reason });
 
 export const linkExhausted = (code: string, maxClicks: number): DomainError =>
-  new DomainError(
-    'LINK_EXHAUSTED',
-    `The link "${code}" has answered its ${maxClicks} redirects.`,
-    { maxClicks },
-  );
+  new DomainError('LINK_EXHAUSTED', `The link "${code}" has answered its ${maxClicks} redirects.`, {
+    maxClicks,
+  });
 
 /** Seconds a client waits before asking again for a capped link while Redis is away. */
 const VISIT_LIMIT_RETRY_AFTER_SECONDS = 5;

@@ -1,6 +1,6 @@
 import { DomainError, type MaybePromise } from '@app/core';
 import type { ClickVisitor } from '@app/clicks';
-import type { RedirectTarget, Resolution } from '@app/links';
+import type { RedirectTarget, Reservation, Resolution } from '@app/links';
 import type { Logger } from '@app/observability';
 import type { RateLimitRecord } from '@app/throttling';
 import {
@@ -130,6 +130,63 @@ describe('RedirectHandler.decide', () => {
     expect(off.decide(active, 'abc', 'utm=a', NOW, visitor)).toMatchObject({
       location: 'https://example.com/landing?x=1',
     });
+  });
+});
+
+describe('RedirectHandler with maxClicks', () => {
+  const capped = target({ maxClicks: 2 });
+
+  /** A handler whose counter answers `reservations` in turn, recording what it was asked. */
+  function cappedHandler(...reservations: Reservation[]) {
+    const asked: [string, number][] = [];
+    const handler = handlerWith(() => ({ state: 'active', link: capped }), {
+      reserve: (linkId, maxClicks) => {
+        asked.push([linkId, maxClicks]);
+        return Promise.resolve(reservations.shift() ?? 'exhausted');
+      },
+    });
+    return { ...handler, asked };
+  }
+
+  it('redirects, with one click, while the counter reserves a visit', async () => {
+    const { handler, clicks, asked } = cappedHandler('reserved');
+    const answer = await handler.serve(request());
+    expect(answer).toMatchObject({ status: 302, headers: { location: capped.url } });
+    expect(asked).toEqual([['42', 2]]);
+    expect(clicks).toHaveLength(1);
+  });
+
+  it('answers 410 LINK_EXHAUSTED, with no click, once the visits are spent', async () => {
+    const { handler, clicks } = cappedHandler('exhausted');
+    const json = await handler.serve(request());
+    expect(json.status).toBe(410);
+    expect(json.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(json.body ?? '')).toMatchObject({ code: 'LINK_EXHAUSTED', maxClicks: 2 });
+    const html = await cappedHandler('exhausted').handler.serve(
+      request({ headers: { accept: 'text/html' } }),
+    );
+    expect(html).toMatchObject({ status: 410 });
+    expect(html.body).toContain('Link exhausted');
+    expect(clicks).toHaveLength(0);
+  });
+
+  it('answers 503 VISIT_LIMIT_UNAVAILABLE with Retry-After, unlogged, when the counter cannot count', async () => {
+    const { handler, clicks, errors } = cappedHandler('unavailable');
+    const answer = await handler.serve(request());
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('5');
+    expect(JSON.parse(answer.body ?? '')).toMatchObject({ code: 'VISIT_LIMIT_UNAVAILABLE' });
+    expect(clicks).toHaveLength(0);
+    expect(errors).toHaveLength(0);
+  });
+
+  it('never asks the counter about a link without a cap, nor about one that is gone', () => {
+    const { handler, asked } = cappedHandler();
+    const gone = handler.decide({ state: 'disabled', link: capped }, 'abc', '', NOW, visitor);
+    expect(valueOf(gone)).toMatchObject({ kind: 'error' });
+    const free = handler.decide({ state: 'active', link: target() }, 'abc', '', NOW, visitor);
+    expect(valueOf(free)).toMatchObject({ kind: 'redirect' });
+    expect(asked).toEqual([]);
   });
 });
 
