@@ -48,7 +48,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = loadApiConfig(process.env);
+  // One process whatever WEB_CONCURRENCY says (it concerns the server, not the command line).
+  const config = loadApiConfig({ ...process.env, WEB_CONCURRENCY: undefined });
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
   const database = await resolveDatabase(config);
   // Migrations may rightly run for minutes: no client-side query bound here.

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 
 export const PROFILES = ['local', 'development', 'test', 'production'] as const;
@@ -49,6 +49,16 @@ const num = (min: number, max: number) =>
     .regex(/^\d+(\.\d+)?$/, { error: 'expected a number' })
     .transform(Number)
     .pipe(z.number().min(min).max(max));
+
+/** A number of processes: 1 to `max`, or `auto` (the cores Node may use, at most `max`). */
+const processCount = (max: number) =>
+  z.string().transform((value, ctx) => {
+    if (value === 'auto') return Math.min(availableParallelism(), max);
+    const count = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (count >= 1 && count <= max) return count;
+    ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, or auto` });
+    return z.NEVER;
+  });
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
 const postgresUrl = () =>
@@ -149,6 +159,8 @@ const apiServerSchema = z
     publicBaseUrl: key('PUBLIC_BASE_URL', httpUrl().optional()),
     redirectAccessLogSampleRate: key('REDIRECT_ACCESS_LOG_SAMPLE_RATE', num(0, 1).default(0)),
     swaggerEnabled: key('SWAGGER_ENABLED', bool().default(true)),
+    /** Processes serving the one port (node:cluster); above 1 needs DATABASE_URL and REDIS_URL. */
+    webConcurrency: key('WEB_CONCURRENCY', processCount(64).default(1)),
   })
   .transform((api) => ({
     ...api,
