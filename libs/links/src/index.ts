@@ -11,5 +11,5 @@ export { LinksService } from './links.service';
 export { ENFORCE_CODES_SHOWN } from './links.service';
 export type { LinkScope, Resolution } from './links.service';
 export { ShortCodeCodec } from './short-code';
-export { LocalVisitCounter, RedisVisitCounter, VisitCaps } from './visit-caps';
-export type { Reservation, VisitCounter } from './visit-caps';
+export { RedisVisitCounter, VisitCaps } from './visit-caps';
+export type { Reservation } from './visit-caps';

@@ -20,7 +20,7 @@ export type StoredClicks = (linkId: string) => Promise<number>;
  * How long a counter outlives its link's last visit. An idle counter goes, and the next visit
  * rebuilds it from the database, which by then holds every click the pipeline carried.
  */
-export const VISIT_COUNTER_TTL_MS = 7 * 86_400_000;
+const VISIT_COUNTER_TTL_MS = 7 * 86_400_000;
 
 /**
  * One visit, atomically. KEYS[1] is the link's counter: the visits reserved so far. ARGV[1] is
@@ -30,7 +30,7 @@ export const VISIT_COUNTER_TTL_MS = 7 * 86_400_000;
  * raise it. Below the cap the counter grows by one and the answer is 1; at the cap it stays and
  * the answer is 0: the counter never passes the cap, so exactly `cap` visits are ever reserved.
  */
-export const RESERVE_VISIT = `
+const RESERVE_VISIT = `
 local count = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if ARGV[2] ~= '' and tonumber(ARGV[2]) > count then
   count = tonumber(ARGV[2])
