@@ -4,7 +4,7 @@ import { createTestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { LinksClient, rawRequest } from '../support/http';
 import { metric, uniquePrefix } from '../support/metrics';
-import { alive, childPids, ROOT, runApiToExit, spawnApi } from '../support/process';
+import { alive, childPids, ROOT, runApiToExit, runCli, spawnApi } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
 
@@ -80,6 +80,14 @@ describe(`the api with WEB_CONCURRENCY=${WORKERS}`, () => {
     execFileSync('bash', ['scripts/tools.sh', 'promtool'], { cwd: ROOT, stdio: 'inherit' });
   });
   const workers = (): number[] => childPids(api.process.pid!);
+
+  it('leaves the command line alone: it is one process, with or without Redis', async () => {
+    const run = await runCli(['migration:show'], {
+      DATABASE_URL: db.url,
+      WEB_CONCURRENCY: String(WORKERS),
+    });
+    expect(run).toMatchObject({ code: 0 });
+  });
 
   it('runs one primary and that many workers, each answering', async () => {
     expect(workers()).toHaveLength(WORKERS);
@@ -263,6 +271,27 @@ describe(`the api with WEB_CONCURRENCY=${WORKERS}`, () => {
     for (const pid of pids) expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: false });
     const stopped = api.output.filter((line) => line.includes('"msg":"stopped"'));
     expect(stopped).toHaveLength(WORKERS + 1);
+  });
+});
+
+describe('SIGINT to the primary', () => {
+  it('drains every worker as SIGTERM does: exit 0, no worker left', async () => {
+    const db = await createTestDatabase();
+    try {
+      const api = await spawnApi({
+        env: { DATABASE_URL: db.url, REDIS_URL, WEB_CONCURRENCY: '2' },
+      });
+      const pids = childPids(api.process.pid!);
+      expect(pids).toHaveLength(2);
+      expect(await api.stop('SIGINT')).toBe(0);
+      for (const pid of pids) expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: false });
+      const draining = api.output.filter((line) =>
+        line.includes('"msg":"shutting down: draining in-flight requests"'),
+      );
+      expect(draining).toHaveLength(2);
+    } finally {
+      await db.drop();
+    }
   });
 });
 
