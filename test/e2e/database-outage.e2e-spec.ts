@@ -86,7 +86,12 @@ describe('PostgreSQL frozen or unreachable', () => {
     });
     const link = await links.create({ url: 'https://example.com/after-outage' });
     expect((await links.redirect(`/${link.code}`)).status).toBe(302);
-    expect((await links.redirect(`/${unknownCode()}`)).status).toBe(404);
+    // Connections opened while the server was away may still time out once on a loaded machine:
+    // serving again is a state the pool reaches, not a single request.
+    await eventually(async () => (await links.redirect(`/${unknownCode()}`)).status === 404, {
+      timeoutMs: 15_000,
+      what: 'an unknown code to answer 404 again',
+    });
     // Its click stored before the next cut, or the retried insert logs a warning with a stack.
     await eventually(async () => (await storedClicks(db.url, link.code)).distinctIds === 1, {
       timeoutMs: 15_000,
