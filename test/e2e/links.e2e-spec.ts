@@ -20,10 +20,12 @@ describe('links API (/api/v1/links)', () => {
       const body = (await res.json()) as LinkBody;
       expect(Object.keys(body).sort()).toEqual(
         [
+          'clicks',
           'code',
           'createdAt',
           'disabled',
           'expiresAt',
+          'maxClicks',
           'redirectType',
           'shortUrl',
           'updatedAt',

@@ -21,9 +21,15 @@ describe('ClicksRepository', () => {
   });
 
   const stored = (linkId: string) =>
-    query<{ id: string; occurred_at: Date; is_bot: boolean; referrer_host: string | null }>(
+    query<{
+      id: string;
+      link_id: string;
+      occurred_at: Date;
+      is_bot: boolean;
+      referrer_host: string | null;
+    }>(
       suite.db.url,
-      'SELECT id, occurred_at, is_bot, referrer_host FROM clicks WHERE link_id = $1 ORDER BY occurred_at, id',
+      'SELECT id, link_id::text, occurred_at, is_bot, referrer_host FROM clicks WHERE link_id = $1 ORDER BY occurred_at, id',
       [linkId],
     );
   const rollups = (linkId: string) =>
@@ -32,6 +38,18 @@ describe('ClicksRepository', () => {
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, total::text, human::text
          FROM click_daily_rollups WHERE link_id = $1 ORDER BY day`,
       [linkId],
+    );
+
+  /** The link's total in link_click_totals (the link resource's `clicks`); 0 without a row. */
+  const total = async (linkId: string): Promise<number> =>
+    Number(
+      (
+        await query<{ clicks: string }>(
+          suite.db.url,
+          'SELECT clicks::text FROM link_click_totals WHERE link_id = $1',
+          [linkId],
+        )
+      )[0]?.clicks ?? 0,
     );
 
   it('stores a batch with every column and adds it to the daily rollups by UTC day', async () => {
@@ -70,6 +88,7 @@ describe('ClicksRepository', () => {
       { day: '2030-03-01', total: '2', human: '1' },
       { day: '2030-03-02', total: '1', human: '1' },
     ]);
+    expect(await total(linkId)).toBe(3);
     expect(await clicks.insertClicksIgnoringDuplicates([])).toBe(0);
   });
 
@@ -111,6 +130,7 @@ describe('ClicksRepository', () => {
     expect(await stored(linkId)).toHaveLength(7);
     const today = new Date().toISOString().slice(0, 10);
     expect(await rollups(linkId)).toEqual([{ day: today, total: '7', human: '6' }]);
+    expect(await total(linkId)).toBe(7);
   });
 
   it('stores an id that a batch holds twice once', async () => {
@@ -119,6 +139,7 @@ describe('ClicksRepository', () => {
     expect(await clicks.insertClicksIgnoringDuplicates([row, clickRow({ linkId }), row])).toBe(2);
     expect(await stored(linkId)).toHaveLength(2);
     expect((await rollups(linkId))[0]).toMatchObject({ total: '2' });
+    expect(await total(linkId)).toBe(2);
   });
 
   it('stores concurrent, overlapping batches of several workers without failing or counting twice', async () => {
@@ -157,5 +178,8 @@ describe('ClicksRepository', () => {
     expect(totals.reduce((sum, r) => sum + Number(r.human), 0)).toBe(
       rows.filter((row) => !row.is_bot).length,
     );
+    for (const linkId of links) {
+      expect(await total(linkId)).toBe(rows.filter((row) => row.link_id === linkId).length);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Link, LinksRepository, type RedirectType } from '@app/links';
+import { Link, LinksRepository, type PagePosition, type RedirectType } from '@app/links';
+
 import { query } from '../support/database';
 import { useTestingModule } from '../support/testing-module';
 
@@ -23,6 +24,7 @@ async function newLink(
     redirectType: RedirectType;
     expiresAt: Date | null;
     ownerKeyId: string | null;
+    maxClicks: number | null;
   }> = {},
 ) {
   const [id] = await repository.allocateIds(1);
@@ -34,6 +36,7 @@ async function newLink(
     redirectType: 302 as RedirectType,
     expiresAt: null,
     ownerKeyId: null,
+    maxClicks: null,
     ...overrides,
   };
 }
@@ -85,13 +88,15 @@ describe('LinksRepository', () => {
         redirectType: 308,
         expiresAt: at(60),
         ownerKeyId: owner,
+        maxClicks: 250,
       });
       const inserted = await links.insert(fields, T0);
-      expect(inserted).toMatchObject({ ...fields, disabled: false, deletedAt: null });
+      expect(inserted).toMatchObject({ ...fields, disabled: false, deletedAt: null, clicks: 0 });
 
       const found = await links.findByCode(fields.code);
       expect(found).toEqual({
         ...fields,
+        clicks: 0,
         disabled: false,
         createdAt: T0,
         updatedAt: T0,
@@ -199,7 +204,7 @@ describe('LinksRepository', () => {
     });
   });
 
-  describe('listNewestFirst', () => {
+  describe('list', () => {
     it('pages newest first by (createdAt, id), strictly after the position, without deleted links', async () => {
       const owner = await apiKey();
       // Two links share each creation time: the id breaks the tie.
@@ -223,13 +228,13 @@ describe('LinksRepository', () => {
         .map((link) => link.code);
 
       const pages: string[][] = [];
-      let after: { createdAt: Date; id: string } | undefined;
+      let after: PagePosition | undefined;
       for (;;) {
-        const page = await links.listNewestFirst(4, after, owner);
+        const page = await links.list('-createdAt', 4, after, owner);
         if (page.length === 0) break;
         pages.push(page.map((link) => link.code));
         const last = page[page.length - 1]!;
-        after = { createdAt: last.createdAt, id: last.id };
+        after = { by: 'createdAt', createdAt: last.createdAt, id: last.id };
       }
       expect(pages.map((page) => page.length)).toEqual([4, 2]);
       expect(pages.flat()).toEqual(expected);
@@ -239,9 +244,64 @@ describe('LinksRepository', () => {
       const [alice, bob] = [await apiKey(), await apiKey()];
       const mine = await links.insert(await newLink(links, { ownerKeyId: alice }), at(100));
       const theirs = await links.insert(await newLink(links, { ownerKeyId: null }), at(101));
-      const all = (await links.listNewestFirst(2)).map((link) => link.code);
+      const all = (await links.list('-createdAt', 2)).map((link) => link.code);
       expect(all).toEqual([theirs.code, mine.code]);
-      expect((await links.listNewestFirst(10, undefined, bob)).map((l) => l.code)).toEqual([]);
+      expect((await links.list('-createdAt', 10, undefined, bob)).map((l) => l.code)).toEqual([]);
+    });
+
+    it.each(['-clicks', 'clicks'] as const)(
+      'pages by %s with ties broken by id, each link once, with its stored count',
+      async (sort) => {
+        const owner = await apiKey();
+        // Eight links, two to a count (ties), one of them deleted.
+        const counts = [5, 0, 3, 5, 0, 3, 9, 9];
+        const created: Link[] = [];
+        for (const clicks of counts) {
+          const link = await links.insert(await newLink(links, { ownerKeyId: owner }), T0);
+          await query(suite.db.url, 'UPDATE link_click_totals SET clicks = $2 WHERE link_id = $1', [
+            link.id,
+            clicks,
+          ]);
+          created.push({ ...link, clicks });
+        }
+        const deleted = created[2]!;
+        await links.markDeleted(deleted.code, at(1));
+        const sign = sort === '-clicks' ? -1 : 1;
+        const expected = created
+          .filter((link) => link !== deleted)
+          .sort((a, b) => sign * (a.clicks - b.clicks || (BigInt(a.id) > BigInt(b.id) ? 1 : -1)))
+          .map((link) => [link.code, link.clicks]);
+
+        const seen: [string, number][] = [];
+        let after: PagePosition | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await links.list(sort, 3, after, owner);
+          if (page.length === 0) break;
+          seen.push(...page.map((link): [string, number] => [link.code, link.clicks]));
+          const last = page[page.length - 1]!;
+          after = { by: 'clicks', clicks: last.clicks, id: last.id };
+        }
+        expect(seen).toEqual(expected);
+      },
+    );
+  });
+
+  describe('storedClicks', () => {
+    it("reads a link's written-behind total: 0 for a new link, and for no link at all", async () => {
+      const link = await links.insert(await newLink(links), T0);
+      expect(await links.storedClicks(link.id)).toBe(0);
+      await query(suite.db.url, 'UPDATE link_click_totals SET clicks = 41 WHERE link_id = $1', [
+        link.id,
+      ]);
+      expect(await links.storedClicks(link.id)).toBe(41);
+      expect((await links.findByCode(link.code))?.clicks).toBe(41);
+      expect(await links.storedClicks('999999999')).toBe(0);
+    });
+
+    it('refuses a cap that is not positive', async () => {
+      await expect(links.insert(await newLink(links, { maxClicks: 0 }), T0)).rejects.toThrow(
+        /links_max_clicks_check/,
+      );
     });
   });
 
@@ -278,6 +338,7 @@ describe('LinksRepository', () => {
           expiresAt: null,
           disabled: true,
           updatedAt: at(5),
+          maxClicks: null,
         });
       }
       for (const link of misses) {
@@ -322,18 +383,19 @@ describe('LinksRepository with a read replica', () => {
         redirectType: 302,
         expiresAt: null,
         ownerKeyId: null,
+        maxClicks: null,
       },
       T0,
     );
     // The stand-in replica is a database of its own that never receives the primary's writes:
     // what a replica lagging behind looks like.
-    expect(await links.listNewestFirst(10)).toEqual([]);
+    expect(await links.list('-createdAt', 10)).toEqual([]);
     expect((await links.findByCode('on-primary'))?.id).toBe(link.id);
     await query(
       suite.replicas[0]!.url,
       `INSERT INTO links (id, code, url, created_at, updated_at) VALUES (1, 'on-replica', 'https://example.com/r', now(), now())`,
     );
-    expect((await links.listNewestFirst(10)).map((l) => l.code)).toEqual(['on-replica']);
+    expect((await links.list('-createdAt', 10)).map((l) => l.code)).toEqual(['on-replica']);
     expect(await links.findByCode('on-replica')).toBeNull();
   });
 });

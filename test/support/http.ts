@@ -13,6 +13,8 @@ export interface LinkBody {
   readonly redirectType: number;
   readonly expiresAt: string | null;
   readonly disabled: boolean;
+  readonly maxClicks: number | null;
+  readonly clicks: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -6,6 +6,7 @@ import { ConfigError, withLocalCodeSecret } from '@app/config';
 import {
   buildDataSourceOptions,
   pendingMigrations,
+  ReplicaReads,
   resolveDatabase,
   revertLastMigration,
   runMigrations,
@@ -149,7 +150,7 @@ async function enforceBlocklist(
   const blocklist = new LinkBlocklist(config.links, logger);
   try {
     const links = new LinksService(
-      new LinksRepository(dataSource),
+      new LinksRepository(dataSource, new ReplicaReads(dataSource, config.database, logger)),
       config.links,
       config.api,
       caches,

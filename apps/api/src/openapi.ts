@@ -129,7 +129,9 @@ function redirectOperation(method: 'GET' | 'HEAD'): OperationObject {
     summary: method === 'GET' ? 'Follow a short link' : 'Follow a short link without a body',
     description:
       'Redirects to the link target and records a click (never waiting for it to be stored). ' +
-      'Needs no API key. The query string of the request is merged into the target URL.',
+      'Needs no API key. The query string of the request is merged into the target URL. A link ' +
+      'with `maxClicks` redirects that many times in all, across every instance, then answers ' +
+      '410 LINK_EXHAUSTED.',
     security: [],
     parameters: [
       {
@@ -147,11 +149,15 @@ function redirectOperation(method: 'GET' | 'HEAD'): OperationObject {
       '308': redirectTo('Permanent redirect'),
       '400': problem('MALFORMED_URL: the path is not valid percent-encoding'),
       '404': errorPageOrProblem('LINK_NOT_FOUND: no such code'),
-      '410': errorPageOrProblem('LINK_GONE: disabled or expired (`reason` says which)'),
+      '410': errorPageOrProblem(
+        'LINK_GONE: disabled or expired (`reason` says which), LINK_EXHAUSTED: its `maxClicks` redirects are spent',
+      ),
       '414': problem('URI_TOO_LONG'),
       '429': problem('RATE_LIMITED: the per-IP redirect limit is spent', true),
       '500': problem('INTERNAL_ERROR'),
-      '503': errorPageOrProblem('DATABASE_UNAVAILABLE: not cached and the database is down'),
+      '503': errorPageOrProblem(
+        'DATABASE_UNAVAILABLE: not cached and the database is down, VISIT_LIMIT_UNAVAILABLE: a link with `maxClicks` while Redis is unreachable (`Retry-After`)',
+      ),
     },
   };
 }

@@ -27,11 +27,14 @@ const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
 
 /**
  * One statement, so one transaction: the rows go in, those already stored (same id, so same day)
- * are skipped, and only the rows that really went in are added to the daily rollups. A redelivered
- * batch therefore changes nothing. Clicks are inserted in id order and rollup rows upserted in key
- * order, so that two workers storing the same events at once (a redelivery while the first is
- * still committing) wait for each other's keys in one order, never in a cycle: without the ORDER
- * BY, such batches deadlock (test/integration/clicks.repository.spec.ts).
+ * are skipped, and only the rows that really went in are added to the daily rollups and to each
+ * link's total (`link_click_totals`, the `clicks` of the link resource: written behind, one
+ * statement per batch, never an UPDATE per click). A redelivered batch therefore changes nothing.
+ * Clicks are inserted in id order, rollup rows upserted in key order, and totals, once every
+ * rollup is done (`totalled` reads `rolled`), in link-id order: two workers storing the same
+ * events at once (a redelivery while the first is still committing) wait for each other's keys in
+ * one order, never in a cycle. Without the ORDER BYs, such batches deadlock
+ * (test/integration/clicks.repository.spec.ts).
  */
 const INSERT_CLICKS = `
   WITH inserted AS (
@@ -48,6 +51,15 @@ const INSERT_CLICKS = `
     ON CONFLICT ("link_id", "day") DO UPDATE
       SET "total" = r."total" + EXCLUDED."total", "human" = r."human" + EXCLUDED."human"
     RETURNING 1
+  ), totalled AS (
+    INSERT INTO "link_click_totals" AS t ("link_id", "clicks")
+    SELECT "link_id", count(*)
+      FROM inserted
+     WHERE (SELECT count(*) FROM rolled) > 0
+     GROUP BY 1
+     ORDER BY 1
+    ON CONFLICT ("link_id") DO UPDATE SET "clicks" = t."clicks" + EXCLUDED."clicks"
+    RETURNING 1
   )
   SELECT (SELECT count(*) FROM inserted)::int AS inserted`;
 
@@ -62,8 +74,8 @@ export class ClicksRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Inserts `rows`, skipping ids already stored, and adds the new ones to the rollups in the same
-   * statement. Returns how many rows were new.
+   * Inserts `rows`, skipping ids already stored, and adds the new ones to the rollups and the
+   * links' totals in the same statement. Returns how many rows were new.
    */
   async insertClicksIgnoringDuplicates(rows: readonly ClickRow[]): Promise<number> {
     if (rows.length === 0) return 0;

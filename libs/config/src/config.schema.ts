@@ -207,6 +207,11 @@ const databaseSchema = z
   .object({
     url: key('DATABASE_URL', postgresUrl().optional()),
     replicaUrls: key('DATABASE_REPLICA_URLS', list().pipe(z.array(postgresUrl())).default([])),
+    /**
+     * A replica that could not be reached serves no reads for this long; it is probed this often
+     * meanwhile and used again once it answers (reads go to the primary until then).
+     */
+    replicaRetryMs: key('DATABASE_REPLICA_RETRY_MS', int(100, 600_000).default(5000)),
     poolSize: key('DATABASE_POOL_SIZE', int(1, 500).default(10)),
     connectTimeoutMs: key('DATABASE_CONNECT_TIMEOUT_MS', int(100, 120_000).default(5000)),
     statementTimeoutMs: key('DATABASE_STATEMENT_TIMEOUT_MS', int(0, 3_600_000).default(0)),
@@ -265,6 +270,11 @@ const cacheSchema = z.object({
   l2TtlSeconds: key('CACHE_L2_TTL_S', int(1, 31_536_000).default(86_400)),
   /** How long "no such code" is remembered, in L1 and L2. */
   negativeTtlMs: key('CACHE_NEGATIVE_TTL_MS', int(1, 3_600_000).default(10_000)),
+  /**
+   * Stale-if-error: how long past its L1 TTL a link may still be served when the database cannot
+   * be reached to read it again; 0 turns it off.
+   */
+  staleIfErrorMs: key('CACHE_STALE_IF_ERROR_MS', int(0, 86_400_000).default(3_600_000)),
 });
 export class CacheConfig extends configClass(cacheSchema) {}
 

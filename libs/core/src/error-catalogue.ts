@@ -128,6 +128,11 @@ export const ERRORS = {
     title: 'Link no longer available',
     when: 'disabled or expired (`reason` says which)',
   },
+  LINK_EXHAUSTED: {
+    status: 410,
+    title: 'Link exhausted',
+    when: 'the link has answered its `maxClicks` redirects',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     title: 'Payload too large',
@@ -177,6 +182,11 @@ export const ERRORS = {
     status: 503,
     title: 'Shutting down',
     when: 'the instance is shutting down; `Connection: close` and `Retry-After: 1`: send it again',
+  },
+  VISIT_LIMIT_UNAVAILABLE: {
+    status: 503,
+    title: 'Visit limit unavailable',
+    when: 'a link with `maxClicks` while Redis (which counts its visits) is unreachable: rather than risk one redirect too many, retry after `Retry-After` (5 s); links without a cap are unaffected',
   },
   SERVICE_UNAVAILABLE: {
     status: 503,

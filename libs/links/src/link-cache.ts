@@ -4,7 +4,7 @@ import type { Link } from './link.entity';
 /** What the redirect needs of a link; what the link cache holds. */
 export type RedirectTarget = Pick<
   Link,
-  'id' | 'code' | 'url' | 'redirectType' | 'expiresAt' | 'disabled' | 'updatedAt'
+  'id' | 'code' | 'url' | 'redirectType' | 'expiresAt' | 'disabled' | 'updatedAt' | 'maxClicks'
 >;
 
 /** The document a link is cached as in Redis (dates as epoch milliseconds). */
@@ -16,6 +16,8 @@ interface CachedLinkDocument {
   readonly expiresAt: number | null;
   readonly disabled: boolean;
   readonly updatedAt: number;
+  /** Absent from documents written before visit caps existed (no link had one then). */
+  readonly maxClicks?: number | null;
 }
 
 export function toRedirectTarget(link: RedirectTarget): RedirectTarget {
@@ -27,8 +29,13 @@ export function toRedirectTarget(link: RedirectTarget): RedirectTarget {
     expiresAt: link.expiresAt,
     disabled: link.disabled,
     updatedAt: link.updatedAt,
+    maxClicks: link.maxClicks,
   };
 }
+
+/** A cap as stored: a positive whole number, else none (an old document, or a corrupt value). */
+const capOf = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 
 /** Encodes links for L2; a link's version is its updated-at time, so newer writes win. */
 export const linkCacheCodec: CacheCodec<RedirectTarget> = {
@@ -40,6 +47,7 @@ export const linkCacheCodec: CacheCodec<RedirectTarget> = {
     expiresAt: link.expiresAt?.getTime() ?? null,
     disabled: link.disabled,
     updatedAt: link.updatedAt.getTime(),
+    maxClicks: link.maxClicks,
   }),
   decode: (data) => {
     const doc = data as CachedLinkDocument;
@@ -51,6 +59,7 @@ export const linkCacheCodec: CacheCodec<RedirectTarget> = {
       expiresAt: doc.expiresAt === null ? null : new Date(doc.expiresAt),
       disabled: doc.disabled,
       updatedAt: new Date(doc.updatedAt),
+      maxClicks: capOf(doc.maxClicks),
     };
   },
   version: (link) => link.updatedAt.getTime(),

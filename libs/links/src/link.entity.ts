@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn, VirtualColumn } from 'typeorm';
 
 export const REDIRECT_TYPES = [301, 302, 307, 308] as const;
 export type RedirectType = (typeof REDIRECT_TYPES)[number];
@@ -37,6 +37,24 @@ export class Link {
   /** The API key that created the link; null when created without one. */
   @Column({ name: 'owner_key_id', type: 'uuid', nullable: true })
   ownerKeyId!: string | null;
+
+  /** Redirects the link answers at most, then 410 LINK_EXHAUSTED; null for no cap. */
+  @Column({ name: 'max_clicks', type: 'integer', nullable: true })
+  maxClicks!: number | null;
+
+  /**
+   * Clicks stored so far (bots included), written behind by the click pipeline in batches
+   * (`link_click_totals`); read with the link, never written through it.
+   */
+  @VirtualColumn({
+    type: 'bigint',
+    query: (alias) => `SELECT "clicks" FROM "link_click_totals" WHERE "link_id" = ${alias}."id"`,
+    transformer: {
+      from: (value: string | null) => Number(value ?? 0),
+      to: (value: number) => value,
+    },
+  })
+  clicks!: number;
 
   /** Set on delete; the row stays so that its code is never handed out again. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })

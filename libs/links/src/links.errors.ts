@@ -6,6 +6,22 @@ export const linkNotFound = (code: string): DomainError =>
 export const linkGone = (code: string, reason: 'disabled' | 'expired'): DomainError =>
   new DomainError('LINK_GONE', `The link "${code}" is ${reason}.`, { reason });
 
+export const linkExhausted = (code: string, maxClicks: number): DomainError =>
+  new DomainError('LINK_EXHAUSTED', `The link "${code}" has answered its ${maxClicks} redirects.`, {
+    maxClicks,
+  });
+
+/** Seconds a client waits before asking again for a capped link while Redis is away. */
+const VISIT_LIMIT_RETRY_AFTER_SECONDS = 5;
+
+export const visitLimitUnavailable = (code: string): DomainError =>
+  new DomainError(
+    'VISIT_LIMIT_UNAVAILABLE',
+    `The visits of "${code}" cannot be counted just now; try again shortly.`,
+    {},
+    { 'retry-after': String(VISIT_LIMIT_RETRY_AFTER_SECONDS) },
+  );
+
 export const urlNotAllowed = (detail: string): DomainError =>
   new DomainError('URL_NOT_ALLOWED', detail);
 

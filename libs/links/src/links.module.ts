@@ -5,10 +5,11 @@ import { LinkBlocklist } from './link-blocklist';
 import { Link } from './link.entity';
 import { LinksRepository } from './links.repository';
 import { LinksService } from './links.service';
+import { VisitCaps } from './visit-caps';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Link]), CachingModule],
-  providers: [LinkBlocklist, LinksRepository, LinksService],
-  exports: [LinksService, LinkBlocklist],
+  providers: [LinkBlocklist, LinksRepository, LinksService, VisitCaps],
+  exports: [LinksService, LinkBlocklist, VisitCaps],
 })
 export class LinksModule {}

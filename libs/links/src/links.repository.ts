@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ReplicaReads } from '@app/database';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { RedirectTarget } from './link-cache';
 import { Link, type RedirectType } from './link.entity';
@@ -12,6 +13,7 @@ export interface NewLink {
   readonly redirectType: RedirectType;
   readonly expiresAt: Date | null;
   readonly ownerKeyId: string | null;
+  readonly maxClicks: number | null;
 }
 
 export interface LinkChanges {
@@ -19,12 +21,20 @@ export interface LinkChanges {
   readonly redirectType?: RedirectType;
   readonly expiresAt?: Date | null;
   readonly disabled?: boolean;
+  readonly maxClicks?: number | null;
 }
 
-export interface PagePosition {
-  readonly createdAt: Date;
-  readonly id: string;
-}
+/** The orders a list of links comes in: by creation time or click total, `-` for descending. */
+export const LINK_SORTS = ['-createdAt', 'createdAt', '-clicks', 'clicks'] as const;
+export type LinkSort = (typeof LINK_SORTS)[number];
+
+/**
+ * Where a page ends: the sort key of its last link and, for ties (many links have 0 clicks, or
+ * were created in one millisecond), its id.
+ */
+export type PagePosition =
+  | { readonly by: 'createdAt'; readonly createdAt: Date; readonly id: string }
+  | { readonly by: 'clicks'; readonly clicks: number; readonly id: string };
 
 /** A unique-index violation on the code: the code (or alias) is already taken. */
 export class CodeTakenError extends Error {
@@ -50,10 +60,16 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
   ) as Partial<T>;
 }
 
-/** All SQL about links. Writes and redirect look-ups use the primary; lists may use a replica. */
+/**
+ * All SQL about links. Writes and redirect look-ups use the primary; lists use a replica when one
+ * is configured and reachable (the primary otherwise, see ReplicaReads).
+ */
 @Injectable()
 export class LinksRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReplicaReads,
+  ) {}
 
   /** Takes `count` fresh ids from the sequence in one round trip. */
   async allocateIds(count: number): Promise<bigint[]> {
@@ -68,6 +84,7 @@ export class LinksRepository {
   async insert(link: NewLink, now: Date): Promise<Link> {
     const entity = this.dataSource.manager.create(Link, {
       ...link,
+      clicks: 0,
       disabled: false,
       createdAt: now,
       updatedAt: now,
@@ -94,27 +111,54 @@ export class LinksRepository {
     return query.getOne();
   }
 
-  /** Newest first, strictly after `after`; reads from a replica when one is configured. */
-  async listNewestFirst(limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    try {
+  /**
+   * Up to `limit` live links in `sort` order (ties by id, in the same direction), strictly after
+   * `after`; from a replica when one is configured and reachable. By clicks, the walk follows the
+   * index of `link_click_totals` (clicks, link_id), which holds a row for every link.
+   */
+  list(sort: LinkSort, limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
+    return this.replicas.read((runner) => {
+      const descending = sort.startsWith('-');
+      const direction = descending ? 'DESC' : 'ASC';
+      const beyond = descending ? '<' : '>';
       const query = this.dataSource.manager
         .createQueryBuilder(Link, 'l', runner)
         .where('l.deleted_at IS NULL')
-        .orderBy('l.created_at', 'DESC')
-        .addOrderBy('l.id', 'DESC')
         .limit(limit);
+      if (sort.endsWith('clicks')) {
+        query
+          .innerJoin('link_click_totals', 't', 't.link_id = l.id')
+          .orderBy('t.clicks', direction)
+          .addOrderBy('t.link_id', direction);
+      } else {
+        query.orderBy('l.created_at', direction).addOrderBy('l.id', direction);
+      }
       if (ownerKeyId !== undefined) query.andWhere('l.owner_key_id = :ownerKeyId', { ownerKeyId });
-      if (after) {
-        query.andWhere('(l.created_at, l.id) < (:createdAt, :id)', {
+      if (after?.by === 'clicks') {
+        query.andWhere(`(t.clicks, t.link_id) ${beyond} (:clicks, :id)`, {
+          clicks: after.clicks,
+          id: after.id,
+        });
+      } else if (after) {
+        query.andWhere(`(l.created_at, l.id) ${beyond} (:createdAt, :id)`, {
           createdAt: after.createdAt,
           id: after.id,
         });
       }
-      return await query.getMany();
-    } finally {
-      await runner.release();
-    }
+      return query.getMany();
+    });
+  }
+
+  /**
+   * The clicks stored for the link `linkId` (what the pipeline has written behind so far), read
+   * from the primary: what a visit cap's counter starts from when it has none.
+   */
+  async storedClicks(linkId: string): Promise<number> {
+    const rows: { clicks: string }[] = await this.dataSource.query(
+      `SELECT "clicks"::text AS clicks FROM "link_click_totals" WHERE "link_id" = $1`,
+      [linkId],
+    );
+    return Number(rows[0]?.clicks ?? 0);
   }
 
   /** Applies `changes` to the live link with `code`; null when there is none. */
@@ -170,7 +214,7 @@ export class LinksRepository {
        ), disabled AS (
          UPDATE links SET disabled = true, updated_at = $2
           WHERE id IN (SELECT id FROM matched)
-          RETURNING id::text AS id, code, url, redirect_type, expires_at, updated_at
+          RETURNING id::text AS id, code, url, redirect_type, expires_at, updated_at, max_clicks
        )
        SELECT * FROM disabled`,
       [domains, now, limit],
@@ -183,6 +227,7 @@ export class LinksRepository {
       expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
       disabled: true,
       updatedAt: new Date(row.updated_at),
+      maxClicks: row.max_clicks,
     }));
   }
 }
@@ -194,4 +239,5 @@ interface DisabledRow {
   readonly redirect_type: number | string;
   readonly expires_at: Date | string | null;
   readonly updated_at: Date | string;
+  readonly max_clicks: number | null;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CacheFactory, type TwoTierCache } from '@app/caching';
 import { thenMaybe, type MaybePromise } from '@app/core';
 import { ApiServerConfig, LinksConfig } from '@app/config';
+import { databaseUnreachableCause } from '@app/database';
 import { ValidationFailedError } from '@app/core';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
 import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
@@ -15,7 +16,12 @@ import {
   linkNotFound,
   urlBlocked,
 } from './links.errors';
-import { CodeTakenError, LinksRepository, type PagePosition } from './links.repository';
+import {
+  CodeTakenError,
+  LinksRepository,
+  type LinkSort,
+  type PagePosition,
+} from './links.repository';
 import { ShortCodeCodec } from './short-code';
 import { UrlPolicy } from './url-policy';
 
@@ -26,6 +32,8 @@ export interface CreateLinkInput {
   readonly redirectType?: RedirectType;
   /** The API key creating the link; null or absent when created without one. */
   readonly ownerKeyId?: string | null;
+  /** Redirects the link answers at most; absent or null for no cap. */
+  readonly maxClicks?: number | null;
 }
 
 export interface UpdateLinkInput {
@@ -33,6 +41,8 @@ export interface UpdateLinkInput {
   readonly expiresAt?: Date | null;
   readonly redirectType?: RedirectType;
   readonly disabled?: boolean;
+  /** A new cap; null removes it. */
+  readonly maxClicks?: number | null;
 }
 
 export interface LinkPage {
@@ -102,7 +112,8 @@ export class LinksService {
     });
     this.aliases = new AliasPolicy(config.reservedAliases);
     this.ids = new LinkIdPool(config.idBlockSize, (count) => repository.allocateIds(count));
-    this.cache = caches.create('link', linkCacheCodec);
+    // Stale-if-error: while the database cannot be reached, a link seen lately keeps redirecting.
+    this.cache = caches.create('link', linkCacheCodec, isDatabaseUnreachable);
   }
 
   /** Creates a link and writes it through to the cache (a code scanned before stops 404ing). */
@@ -120,6 +131,7 @@ export class LinksService {
       redirectType: input.redirectType ?? 302,
       expiresAt: input.expiresAt ?? null,
       ownerKeyId: input.ownerKeyId ?? null,
+      maxClicks: input.maxClicks ?? null,
     };
     if (input.alias !== undefined) {
       this.aliases.assertAllowed(input.alias);
@@ -159,14 +171,24 @@ export class LinksService {
     return link;
   }
 
-  async list(limit: number, cursor?: string, scope: LinkScope = {}): Promise<LinkPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await this.repository.listNewestFirst(limit + 1, after, scope.ownerKeyId);
+  /**
+   * A page of links in `sort` order (newest first by default); `cursor` is the `nextCursor` of
+   * the previous page of the same order. Counts change while a client pages by clicks: a link
+   * whose count moves past the cursor meanwhile is seen twice or not at all (ties never are).
+   */
+  async list(
+    limit: number,
+    cursor?: string,
+    scope: LinkScope = {},
+    sort: LinkSort = '-createdAt',
+  ): Promise<LinkPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, sort);
+    const rows = await this.repository.list(sort, limit + 1, after, scope.ownerKeyId);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {
       items,
-      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor(last, sort) : null,
     };
   }
 
@@ -188,6 +210,7 @@ export class LinksService {
             expiresAt: input.expiresAt,
             redirectType: input.redirectType,
             disabled: input.disabled,
+            maxClicks: input.maxClicks,
           },
           now,
           scope.ownerKeyId,
@@ -253,21 +276,38 @@ export class LinksService {
   };
 }
 
+const isDatabaseUnreachable = (error: unknown): boolean =>
+  databaseUnreachableCause(error) !== undefined;
+
 function assertFuture(expiresAt: Date | undefined, now: Date): void {
   if (expiresAt !== undefined && expiresAt.getTime() <= now.getTime()) {
     throw new ValidationFailedError([{ field: 'expiresAt', message: 'must be in the future' }]);
   }
 }
 
-function encodeCursor(link: Link): string {
-  return Buffer.from(`${link.createdAt.getTime()}:${link.id}`).toString('base64url');
+/**
+ * A page's end as an opaque cursor. Newest first (the default) keeps the cursor of versions
+ * before other orders existed, `<created ms>:<id>`; the others name their order,
+ * `<sort>:<key>:<id>`, so that a cursor is only ever read in the order that issued it.
+ */
+function encodeCursor(link: Link, sort: LinkSort): string {
+  const key = sort.endsWith('clicks') ? link.clicks : link.createdAt.getTime();
+  const text = sort === '-createdAt' ? `${key}:${link.id}` : `${sort}:${key}:${link.id}`;
+  return Buffer.from(text).toString('base64url');
 }
 
 /** Largest value of a PostgreSQL bigint, the type of link ids. */
 const MAX_ID = 2n ** 63n - 1n;
 
-function decodeCursor(cursor: string): PagePosition {
-  const match = /^(\d{1,15}):(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+function decodeCursor(cursor: string, sort: LinkSort): PagePosition {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const prefix = sort === '-createdAt' ? '' : `${sort}:`;
+  const match = text.startsWith(prefix)
+    ? /^(\d{1,15}):(\d{1,20})$/.exec(text.slice(prefix.length))
+    : null;
   if (!match?.[1] || !match[2] || BigInt(match[2]) > MAX_ID) throw invalidCursor();
-  return { createdAt: new Date(Number(match[1])), id: match[2] };
+  const key = Number(match[1]);
+  return sort.endsWith('clicks')
+    ? { by: 'clicks', clicks: key, id: match[2] }
+    : { by: 'createdAt', createdAt: new Date(key), id: match[2] };
 }

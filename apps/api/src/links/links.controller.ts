@@ -55,6 +55,7 @@ export class LinksController {
       expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
       redirectType: body.redirectType,
       ownerKeyId: principal.keyId,
+      maxClicks: body.maxClicks,
     });
     return toLinkResponse(link, this.server.publicBaseUrl);
   }
@@ -63,11 +64,15 @@ export class LinksController {
   @ApiOperation({
     summary: 'List links',
     description:
-      'Newest first, `limit` per page; pass `nextCursor` back as `cursor` for the next page. ' +
-      'A user key sees only the links it created.',
+      'Newest first, or in `sort` order (`-clicks`: most clicked first), `limit` per page; pass ' +
+      '`nextCursor` back as `cursor`, with the same `sort`, for the next page. A user key sees ' +
+      'only the links it created.',
   })
-  @ApiOkResponse({ type: LinkPageResponse, description: 'Newest first' })
-  @ApiProblem(400, 'VALIDATION_FAILED (limit), INVALID_CURSOR, MALFORMED_URL')
+  @ApiOkResponse({
+    type: LinkPageResponse,
+    description: 'In `sort` order, newest first by default',
+  })
+  @ApiProblem(400, 'VALIDATION_FAILED (limit, sort), INVALID_CURSOR, MALFORMED_URL')
   async list(
     @Query() query: ListLinksQuery,
     @CurrentPrincipal() principal: Principal,
@@ -76,6 +81,7 @@ export class LinksController {
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,
       scopeOf(principal),
+      query.sort,
     );
     return {
       items: page.items.map((link) => toLinkResponse(link, this.server.publicBaseUrl)),
@@ -103,8 +109,8 @@ export class LinksController {
   @ApiOperation({
     summary: 'Change a link',
     description:
-      'Sets any of `url`, `expiresAt` (null removes it), `redirectType` and `disabled`; at ' +
-      'least one. Caches on every instance are updated at once.',
+      'Sets any of `url`, `expiresAt` (null removes it), `redirectType`, `disabled` and ' +
+      '`maxClicks` (null removes it); at least one. Caches on every instance are updated at once.',
   })
   @ApiOkResponse({ type: LinkResponse })
   @ApiBodyProblems(
@@ -119,7 +125,10 @@ export class LinksController {
   ): Promise<LinkResponse> {
     if (Object.keys(body).length === 0) {
       throw new ValidationFailedError([
-        { field: 'body', message: 'set at least one of url, expiresAt, redirectType, disabled' },
+        {
+          field: 'body',
+          message: 'set at least one of url, expiresAt, redirectType, disabled, maxClicks',
+        },
       ]);
     }
     const link = await this.links.update(
@@ -132,6 +141,7 @@ export class LinksController {
             : new Date(body.expiresAt),
         redirectType: body.redirectType,
         disabled: body.disabled,
+        maxClicks: body.maxClicks,
       },
       scopeOf(principal),
     );

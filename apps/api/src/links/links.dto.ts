@@ -13,11 +13,23 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { ALIAS_PATTERN, REDIRECT_TYPES, type Link, type RedirectType } from '@app/links';
+import {
+  ALIAS_PATTERN,
+  LINK_SORTS,
+  REDIRECT_TYPES,
+  type Link,
+  type LinkSort,
+  type RedirectType,
+} from '@app/links';
 
 const ISO_DATE = { strict: true, strictSeparator: true } as const;
 const ISO_MESSAGE = 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z';
 const ALIAS_MESSAGE = 'must be 3 to 64 characters of A-Z, a-z, 0-9, "_" and "-"';
+/** The largest cap: the column is a PostgreSQL integer. */
+const MAX_CLICKS_LIMIT = 2_147_483_647;
+const MAX_CLICKS_MESSAGE = `must be a whole number from 1 to ${MAX_CLICKS_LIMIT}`;
+const MAX_CLICKS_DESCRIPTION =
+  'Redirects the link answers at most (counted across every instance), then 410 LINK_EXHAUSTED';
 
 /**
  * May be left out, but unlike @IsOptional() a null is validated like any other value (and so
@@ -62,6 +74,19 @@ export class CreateLinkDto {
   @IsOmittable()
   @IsIn(REDIRECT_TYPES, { message: 'must be one of 301, 302, 307, 308' })
   redirectType?: RedirectType;
+
+  @ApiPropertyOptional({
+    description: MAX_CLICKS_DESCRIPTION,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_CLICKS_LIMIT,
+    example: 100,
+  })
+  @IsOmittable()
+  @IsInt({ message: MAX_CLICKS_MESSAGE })
+  @Min(1, { message: MAX_CLICKS_MESSAGE })
+  @Max(MAX_CLICKS_LIMIT, { message: MAX_CLICKS_MESSAGE })
+  maxClicks?: number;
 }
 
 export class UpdateLinkDto {
@@ -95,6 +120,20 @@ export class UpdateLinkDto {
   @IsOmittable()
   @IsBoolean()
   disabled?: boolean;
+
+  @ApiPropertyOptional({
+    description: `${MAX_CLICKS_DESCRIPTION}; null removes the cap. Visits already answered count`,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_CLICKS_LIMIT,
+    nullable: true,
+  })
+  @ValidateIf((_, value) => value !== null)
+  @IsOptional()
+  @IsInt({ message: MAX_CLICKS_MESSAGE })
+  @Min(1, { message: MAX_CLICKS_MESSAGE })
+  @Max(MAX_CLICKS_LIMIT, { message: MAX_CLICKS_MESSAGE })
+  maxClicks?: number | null;
 }
 
 export class ListLinksQuery {
@@ -111,6 +150,17 @@ export class ListLinksQuery {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Order: `-createdAt` (newest first), `createdAt`, `-clicks` (most clicked first) or ' +
+      '`clicks`; ties by id. A cursor is only valid in the order that issued it',
+    enum: LINK_SORTS,
+    default: '-createdAt',
+  })
+  @IsOptional()
+  @IsIn(LINK_SORTS, { message: `must be one of ${LINK_SORTS.join(', ')}` })
+  sort?: LinkSort;
 }
 
 export class LinkResponse {
@@ -121,6 +171,20 @@ export class LinkResponse {
   @ApiProperty({ enum: REDIRECT_TYPES, type: 'integer' }) redirectType!: RedirectType;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) expiresAt!: string | null;
   @ApiProperty() disabled!: boolean;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'Redirects the link answers at most; null for no cap',
+  })
+  maxClicks!: number | null;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description:
+      'Visits stored so far, bots included (the all-time total of the stats); written behind ' +
+      'in batches by the click pipeline, so it trails the redirects by a moment',
+  })
+  clicks!: number;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
@@ -140,6 +204,8 @@ export function toLinkResponse(link: Link, publicBaseUrl: string): LinkResponse 
     redirectType: link.redirectType,
     expiresAt: link.expiresAt?.toISOString() ?? null,
     disabled: link.disabled,
+    maxClicks: link.maxClicks,
+    clicks: link.clicks,
     createdAt: link.createdAt.toISOString(),
     updatedAt: link.updatedAt.toISOString(),
   };

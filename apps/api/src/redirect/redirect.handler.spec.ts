@@ -1,6 +1,6 @@
-import { DomainError } from '@app/core';
+import { DomainError, type MaybePromise } from '@app/core';
 import type { ClickVisitor } from '@app/clicks';
-import type { RedirectTarget, Resolution } from '@app/links';
+import type { RedirectTarget, Reservation, Resolution } from '@app/links';
 import type { Logger } from '@app/observability';
 import type { RateLimitRecord } from '@app/throttling';
 import {
@@ -10,7 +10,7 @@ import {
   type RedirectDependencies,
   type RedirectRequest,
 } from './redirect.handler';
-import type { RedirectAnswer } from './redirect.response';
+import type { RedirectAnswer, RedirectOutcome } from './redirect.response';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
 
@@ -20,8 +20,15 @@ const target = (overrides: Partial<RedirectTarget> = {}): RedirectTarget =>
     code: 'abc',
     url: 'https://example.com/landing?x=1',
     redirectType: 302,
+    maxClicks: null,
     ...overrides,
   }) as RedirectTarget;
+
+/** The outcome of `decide`, which must be a value (not a promise) for a link without a cap. */
+function valueOf(outcome: MaybePromise<RedirectOutcome>): RedirectOutcome {
+  if (outcome instanceof Promise) throw new Error('decide returned a promise');
+  return outcome;
+}
 
 interface Recorded {
   readonly link: RedirectTarget;
@@ -39,6 +46,7 @@ function handlerWith(
   const logger = { error: (fields: unknown) => errors.push(fields) } as unknown as Logger;
   const handler = new RedirectHandler({
     resolve: (code) => resolve(code),
+    reserve: () => Promise.reject(new Error('reserve called for a link without a cap')),
     record: (link, visitor, now) => clicks.push({ link, visitor, now }),
     translate: () => undefined,
     logger,
@@ -63,7 +71,7 @@ const visitor: ClickVisitor = { method: 'GET', ip: '203.0.113.7' };
 describe('RedirectHandler.decide', () => {
   it('answers LINK_NOT_FOUND for a missing code, with no click', () => {
     const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
-    const outcome = handler.decide({ state: 'missing' }, 'nope', '', NOW, visitor);
+    const outcome = valueOf(handler.decide({ state: 'missing' }, 'nope', '', NOW, visitor));
     expect(outcome.kind).toBe('error');
     if (outcome.kind !== 'error') return;
     expect(outcome.error).toBeInstanceOf(DomainError);
@@ -75,7 +83,7 @@ describe('RedirectHandler.decide', () => {
     'answers LINK_GONE for a %s link, with the reason and no click',
     (state) => {
       const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
-      const outcome = handler.decide({ state, link: target() }, 'abc', '', NOW, visitor);
+      const outcome = valueOf(handler.decide({ state, link: target() }, 'abc', '', NOW, visitor));
       expect(outcome.kind).toBe('error');
       if (outcome.kind !== 'error') return;
       expect([outcome.error.status, outcome.error.code]).toEqual([410, 'LINK_GONE']);
@@ -87,7 +95,7 @@ describe('RedirectHandler.decide', () => {
   it('redirects an active link and records exactly one click, at the time given', () => {
     const { handler, clicks } = handlerWith(() => ({ state: 'missing' }));
     const link = target();
-    const outcome = handler.decide({ state: 'active', link }, 'abc', '', NOW, visitor);
+    const outcome = valueOf(handler.decide({ state: 'active', link }, 'abc', '', NOW, visitor));
     expect(outcome).toEqual({
       kind: 'redirect',
       status: 302,
@@ -122,6 +130,63 @@ describe('RedirectHandler.decide', () => {
     expect(off.decide(active, 'abc', 'utm=a', NOW, visitor)).toMatchObject({
       location: 'https://example.com/landing?x=1',
     });
+  });
+});
+
+describe('RedirectHandler with maxClicks', () => {
+  const capped = target({ maxClicks: 2 });
+
+  /** A handler whose counter answers `reservations` in turn, recording what it was asked. */
+  function cappedHandler(...reservations: Reservation[]) {
+    const asked: [string, number][] = [];
+    const handler = handlerWith(() => ({ state: 'active', link: capped }), {
+      reserve: (linkId, maxClicks) => {
+        asked.push([linkId, maxClicks]);
+        return Promise.resolve(reservations.shift() ?? 'exhausted');
+      },
+    });
+    return { ...handler, asked };
+  }
+
+  it('redirects, with one click, while the counter reserves a visit', async () => {
+    const { handler, clicks, asked } = cappedHandler('reserved');
+    const answer = await handler.serve(request());
+    expect(answer).toMatchObject({ status: 302, headers: { location: capped.url } });
+    expect(asked).toEqual([['42', 2]]);
+    expect(clicks).toHaveLength(1);
+  });
+
+  it('answers 410 LINK_EXHAUSTED, with no click, once the visits are spent', async () => {
+    const { handler, clicks } = cappedHandler('exhausted');
+    const json = await handler.serve(request());
+    expect(json.status).toBe(410);
+    expect(json.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(json.body ?? '')).toMatchObject({ code: 'LINK_EXHAUSTED', maxClicks: 2 });
+    const html = await cappedHandler('exhausted').handler.serve(
+      request({ headers: { accept: 'text/html' } }),
+    );
+    expect(html).toMatchObject({ status: 410 });
+    expect(html.body).toContain('Link exhausted');
+    expect(clicks).toHaveLength(0);
+  });
+
+  it('answers 503 VISIT_LIMIT_UNAVAILABLE with Retry-After, unlogged, when the counter cannot count', async () => {
+    const { handler, clicks, errors } = cappedHandler('unavailable');
+    const answer = await handler.serve(request());
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('5');
+    expect(JSON.parse(answer.body ?? '')).toMatchObject({ code: 'VISIT_LIMIT_UNAVAILABLE' });
+    expect(clicks).toHaveLength(0);
+    expect(errors).toHaveLength(0);
+  });
+
+  it('never asks the counter about a link without a cap, nor about one that is gone', () => {
+    const { handler, asked } = cappedHandler();
+    const gone = handler.decide({ state: 'disabled', link: capped }, 'abc', '', NOW, visitor);
+    expect(valueOf(gone)).toMatchObject({ kind: 'error' });
+    const free = handler.decide({ state: 'active', link: target() }, 'abc', '', NOW, visitor);
+    expect(valueOf(free)).toMatchObject({ kind: 'redirect' });
+    expect(asked).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { thenMaybe, type DomainError, type ErrorTranslator, type MaybePromise } from '@app/core';
 import { clickVisitor, type ClickVisitor } from '@app/clicks';
-import { LinkErrors, type RedirectTarget, type Resolution } from '@app/links';
+import { LinkErrors, type RedirectTarget, type Reservation, type Resolution } from '@app/links';
 import { counter, hotCounter, type HotCounter, type Logger } from '@app/observability';
 import { ipTracker, isLoopback, rateLimitOutcome, type RateLimitRecord } from '@app/throttling';
 import { errorResponse, failureResponse, redirectResponse } from './redirect.response';
@@ -36,6 +36,12 @@ export interface RedirectLimit {
 export interface RedirectDependencies {
   /** A code's link and state now; a value, not a promise, when the link is in memory. */
   resolve(code: string, now: Date): MaybePromise<Resolution>;
+  /**
+   * Takes one of the `maxClicks` visits of a capped link, atomically for every process that
+   * redirects (the counter is shared: Redis, or this process alone without it). Never called for
+   * a link without a cap.
+   */
+  reserve(linkId: string, maxClicks: number): Promise<Reservation>;
   /** Queues the click of a redirect; never waits, never throws. */
   record(link: RedirectTarget, visitor: ClickVisitor, now: Date): void;
   /** Turns a failure some library raised (an unreachable database) into the answer to give. */
@@ -89,6 +95,8 @@ const outcomes = () => {
     not_found: hotCounter(total, { outcome: 'not_found' }),
     disabled: hotCounter(total, { outcome: 'disabled' }),
     expired: hotCounter(total, { outcome: 'expired' }),
+    exhausted: hotCounter(total, { outcome: 'exhausted' }),
+    limit_unavailable: hotCounter(total, { outcome: 'limit_unavailable' }),
   } satisfies Record<string, HotCounter>;
 };
 
@@ -128,7 +136,9 @@ export class RedirectHandler {
 
   /**
    * What the link's state means now: a redirect (and its click, recorded here and only here) when
-   * it is active, else the error to answer. `visitor` describes the request for its click event.
+   * it is active and, if capped, has a visit left; else the error to answer. `visitor` describes
+   * the request for its click event. A value for a link without a cap: only a capped link waits
+   * (on its visit counter).
    */
   decide(
     resolution: Resolution,
@@ -136,7 +146,7 @@ export class RedirectHandler {
     rawQuery: string,
     now: Date,
     visitor: ClickVisitor,
-  ): RedirectOutcome {
+  ): MaybePromise<RedirectOutcome> {
     switch (resolution.state) {
       case 'missing':
         this.outcomes.not_found.inc();
@@ -146,20 +156,51 @@ export class RedirectHandler {
         this.outcomes[resolution.state].inc();
         return { kind: 'error', error: LinkErrors.linkGone(code, resolution.state) };
       case 'active': {
-        this.outcomes.redirected.inc();
         const { link } = resolution;
-        // Queued, never awaited: the redirect answers whatever the click transport is doing.
-        this.deps.record(link, visitor, now);
-        const permanent = link.redirectType === 301 || link.redirectType === 308;
-        return {
-          kind: 'redirect',
-          status: link.redirectType,
-          location:
-            this.deps.forwardQuery && rawQuery !== '' ? mergeQuery(link.url, rawQuery) : link.url,
-          cacheControl: permanent ? this.permanentCacheControl : this.temporaryCacheControl,
-        };
+        return link.maxClicks === null
+          ? this.redirect(link, rawQuery, now, visitor)
+          : this.capped(link, link.maxClicks, rawQuery, now, visitor);
       }
     }
+  }
+
+  private async capped(
+    link: RedirectTarget,
+    maxClicks: number,
+    rawQuery: string,
+    now: Date,
+    visitor: ClickVisitor,
+  ): Promise<RedirectOutcome> {
+    const reservation = await this.deps.reserve(link.id, maxClicks);
+    switch (reservation) {
+      case 'reserved':
+        return this.redirect(link, rawQuery, now, visitor);
+      case 'exhausted':
+        this.outcomes.exhausted.inc();
+        return { kind: 'error', error: LinkErrors.linkExhausted(link.code, maxClicks) };
+      case 'unavailable':
+        this.outcomes.limit_unavailable.inc();
+        return { kind: 'error', error: LinkErrors.visitLimitUnavailable(link.code) };
+    }
+  }
+
+  private redirect(
+    link: RedirectTarget,
+    rawQuery: string,
+    now: Date,
+    visitor: ClickVisitor,
+  ): RedirectOutcome {
+    this.outcomes.redirected.inc();
+    // Queued, never awaited: the redirect answers whatever the click transport is doing.
+    this.deps.record(link, visitor, now);
+    const permanent = link.redirectType === 301 || link.redirectType === 308;
+    return {
+      kind: 'redirect',
+      status: link.redirectType,
+      location:
+        this.deps.forwardQuery && rawQuery !== '' ? mergeQuery(link.url, rawQuery) : link.url,
+      cacheControl: permanent ? this.permanentCacheControl : this.temporaryCacheControl,
+    };
   }
 
   private resolve(request: RedirectRequest): MaybePromise<RedirectOutcome> {
@@ -168,7 +209,7 @@ export class RedirectHandler {
     const code = request.code ?? url.slice(1, queryAt < 0 ? url.length : queryAt);
     const rawQuery = queryAt < 0 ? '' : url.slice(queryAt + 1);
     const now = new Date();
-    return thenMaybe(this.deps.resolve(code, now), (resolution) =>
+    const outcome = thenMaybe(this.deps.resolve(code, now), (resolution) =>
       this.decide(
         resolution,
         code,
@@ -177,6 +218,8 @@ export class RedirectHandler {
         clickVisitor(request.method, request.ip, request.headers),
       ),
     );
+    // A promise never resolves to a promise: one that `then` returned settles with its value.
+    return outcome as MaybePromise<RedirectOutcome>;
   }
 
   private async limited(request: RedirectRequest, limit: RedirectLimit): Promise<RedirectAnswer> {

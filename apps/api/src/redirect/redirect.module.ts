@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppConfig, LinksConfig, ThrottleConfig } from '@app/config';
 import { DatabaseReachability } from '@app/database';
 import { httpFrontOf } from '@app/http';
-import { LinksModule, LinksService } from '@app/links';
+import { LinksModule, LinksService, VisitCaps } from '@app/links';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { hit, RATE_LIMIT_STORAGE, ThrottlingModule } from '@app/throttling';
 import { ClickRecorder } from '../clicks/click-recorder';
@@ -25,6 +25,7 @@ import { redirectRoute } from './redirect.route';
       provide: RedirectHandler,
       inject: [
         LinksService,
+        VisitCaps,
         ClickRecorder,
         DatabaseReachability,
         LinksConfig,
@@ -34,6 +35,7 @@ import { redirectRoute } from './redirect.route';
       ],
       useFactory: (
         links: LinksService,
+        caps: VisitCaps,
         clicks: ClickRecorder,
         reachability: DatabaseReachability,
         config: LinksConfig,
@@ -43,6 +45,7 @@ import { redirectRoute } from './redirect.route';
       ) =>
         new RedirectHandler({
           resolve: (code, now) => links.resolve(code, now),
+          reserve: (linkId, maxClicks) => caps.reserve(linkId, maxClicks),
           record: (link, visitor, now) => clicks.record(link, visitor, now),
           translate: (error) => reachability.translate(error),
           logger,
