@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -15,7 +15,7 @@ export const ROOT = resolve(__dirname, '../..');
 
 const SNAPSHOTS = join(ROOT, 'node_modules/.cache/snip-test-dist');
 
-const alive = (pid: number): boolean => {
+export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -23,6 +23,20 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+/** The processes whose parent is `pid`, such as the workers of an api with WEB_CONCURRENCY. */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number.parseInt(line, 10))
+      .filter((child) => Number.isInteger(child))
+      .sort((a, b) => a - b);
+  } catch {
+    // ps exits 1 when there is none.
+    return [];
+  }
+}
 
 /**
  * The built entry `name` (such as `main.js`), from a private copy of `dist/` taken the first time

@@ -6,6 +6,7 @@ import { ConfigError, withLocalCodeSecret } from '@app/config';
 import {
   buildDataSourceOptions,
   pendingMigrations,
+  ReplicaReads,
   resolveDatabase,
   revertLastMigration,
   runMigrations,
@@ -47,7 +48,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = loadApiConfig(process.env);
+  // One process whatever WEB_CONCURRENCY says (it concerns the server, not the command line).
+  const config = loadApiConfig({ ...process.env, WEB_CONCURRENCY: undefined });
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
   const database = await resolveDatabase(config);
   // Migrations may rightly run for minutes: no client-side query bound here.
@@ -148,7 +150,7 @@ async function enforceBlocklist(
   const blocklist = new LinkBlocklist(config.links, logger);
   try {
     const links = new LinksService(
-      new LinksRepository(dataSource),
+      new LinksRepository(dataSource, new ReplicaReads(dataSource, config.database, logger)),
       config.links,
       config.api,
       caches,

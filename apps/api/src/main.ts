@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { withLocalCodeSecret } from '@app/config';
 import { runService } from '@app/observability';
 import { loadApiConfig } from './config';
 
@@ -9,4 +10,8 @@ runService({
   start: async (config, logger) => (await import('./api')).startApi(config, logger),
   describe: (config) => ({ database: config.database.mode }),
   listen: (config) => ({ port: config.api.port, host: config.app.host, key: 'PORT' }),
+  processes: (config) => config.api.webConcurrency,
+  // The secret file of DATA_DIR is written once, before the workers would race to write it.
+  // Migrations at boot need nothing here: runMigrations holds an advisory lock.
+  prepare: (config) => void withLocalCodeSecret(config),
 });

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { ReplicaReads } from '@app/database';
 
 export interface DailyClicks {
   /** YYYY-MM-DD (UTC). */
@@ -18,14 +17,17 @@ export interface BreakdownRow {
   readonly clicks: number;
 }
 
-/** Read-side queries over rollups and clicks; they go to a replica when one is configured. */
+/**
+ * Read-side queries over rollups and clicks; they go to a replica when one is configured and
+ * reachable (the primary otherwise, see ReplicaReads).
+ */
 @Injectable()
 export class StatsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly replicas: ReplicaReads) {}
 
   /** Rollup rows of `linkId` from `fromDay` to `toDay` inclusive, by day. */
   dailyClicks(linkId: string, fromDay: string, toDay: string): Promise<DailyClicks[]> {
-    return this.onReplica(async (runner) => {
+    return this.replicas.read(async (runner) => {
       const rows = (await runner.query(
         `SELECT to_char("day", 'YYYY-MM-DD') AS day, "total"::text AS total, "human"::text AS human
            FROM "click_daily_rollups"
@@ -42,7 +44,7 @@ export class StatsRepository {
    * type, in one scan of the link's rows (GROUPING SETS).
    */
   breakdowns(linkId: string, from: Date, to: Date, includeBots: boolean): Promise<BreakdownRow[]> {
-    return this.onReplica(async (runner) => {
+    return this.replicas.read(async (runner) => {
       const rows = (await runner.query(
         `SELECT CASE
                     WHEN GROUPING("referrer_host") = 0 THEN 'referrers'
@@ -65,14 +67,5 @@ export class StatsRepository {
         clicks: Number(r.clicks),
       }));
     });
-  }
-
-  private async onReplica<T>(run: (runner: QueryRunner) => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    try {
-      return await run(runner);
-    } finally {
-      await runner.release();
-    }
   }
 }

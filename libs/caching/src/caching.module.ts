@@ -62,8 +62,16 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
     @Optional() @Inject(REDIS) private readonly redis: Redis | null = null,
   ) {}
 
-  /** A cache named `name` (its Redis keys are `<REDIS_KEY_PREFIX>cache:<name>:<key>`). */
-  create<T extends object>(name: string, codec: CacheCodec<T>): TwoTierCache<T> {
+  /**
+   * A cache named `name` (its Redis keys are `<REDIS_KEY_PREFIX>cache:<name>:<key>`).
+   * `staleIfError`: the load failures for which an expired L1 entry is served instead, for up to
+   * CACHE_STALE_IF_ERROR_MS past its TTL (such as an unreachable database); none by default.
+   */
+  create<T extends object>(
+    name: string,
+    codec: CacheCodec<T>,
+    staleIfError?: (error: unknown) => boolean,
+  ): TwoTierCache<T> {
     const counted: Partial<Record<LookupTier, Partial<Record<LookupResult, HotCounter>>>> = {};
     const onLookup = (tier: LookupTier, result: LookupResult): void => {
       const byResult = (counted[tier] ??= {});
@@ -81,6 +89,8 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
       l1TtlMs: this.config.l1TtlMs,
       l2TtlMs: this.config.l2TtlSeconds * 1000,
       negativeTtlMs: this.config.negativeTtlMs,
+      staleIfErrorMs: this.config.staleIfErrorMs,
+      staleIfError,
       shared: this.redis ? new RedisSharedTier(this.redis, prefix) : undefined,
       bus,
       onLookup,

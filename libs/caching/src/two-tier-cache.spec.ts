@@ -198,4 +198,70 @@ describe('TwoTierCache', () => {
       expect(lookups).toEqual(['l2:miss', 'primary:hit', 'l2:hit']);
     });
   });
+
+  describe('stale-if-error', () => {
+    const unreachable = new Error('database unreachable');
+    const staleOptions = {
+      staleIfErrorMs: 60_000,
+      staleIfError: (error: unknown) => error === unreachable,
+    };
+    const down = () => Promise.reject(unreachable);
+
+    async function warm(overrides: Partial<TwoTierCacheOptions<Item>> = {}) {
+      const built = build({ ...staleOptions, ...overrides });
+      await built.cache.get('a', (name) => Promise.resolve({ name, version: 1 }));
+      await flush();
+      return built;
+    }
+
+    it('serves an expired entry when the source is unreachable, and keeps its age', async () => {
+      const { cache, lookups } = await warm();
+      jest.advanceTimersByTime(5001);
+      expect(await cache.get('a', down)).toEqual({ name: 'a', version: 1 });
+      expect(lookups.slice(-3)).toEqual(['l1:miss', 'primary:error', 'l1:stale']);
+      await flush();
+      // Not remembered as fresh: the next request tries the source again.
+      const load = jest.fn(down);
+      expect(await cache.get('a', load)).toEqual({ name: 'a', version: 1 });
+      expect(load).toHaveBeenCalledTimes(1);
+      // Past the bound (5 s TTL + 60 s), the error again.
+      jest.advanceTimersByTime(60_000);
+      await expect(cache.get('a', down)).rejects.toBe(unreachable);
+    });
+
+    it('takes a fresh value again once the source answers', async () => {
+      const { cache } = await warm();
+      jest.advanceTimersByTime(5001);
+      await cache.get('a', down);
+      await flush();
+      await cache.get('a', () => Promise.resolve({ name: 'b', version: 2 }));
+      await flush();
+      expect(cache.get('a', down)).toEqual({ name: 'b', version: 2 });
+    });
+
+    it('passes other errors on', async () => {
+      const { cache } = await warm();
+      jest.advanceTimersByTime(5001);
+      const bug = new Error('syntax error');
+      await expect(cache.get('a', () => Promise.reject(bug))).rejects.toBe(bug);
+    });
+
+    it('never serves an evicted, deleted or unknown key', async () => {
+      const { cache } = await warm();
+      await cache.get('b', (name) => Promise.resolve({ name, version: 1 }));
+      await cache.get('nope', () => Promise.resolve(null));
+      await flush();
+      cache.evictLocal('a');
+      await cache.put('b', null, 2);
+      jest.advanceTimersByTime(60_000);
+      for (const key of ['a', 'b', 'nope'])
+        await expect(cache.get(key, down)).rejects.toBe(unreachable);
+    });
+
+    it('is off with staleIfErrorMs 0', async () => {
+      const { cache } = await warm({ staleIfErrorMs: 0 });
+      jest.advanceTimersByTime(5001);
+      await expect(cache.get('a', down)).rejects.toBe(unreachable);
+    });
+  });
 });

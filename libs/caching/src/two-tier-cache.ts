@@ -24,7 +24,8 @@ export interface EvictionBus {
 }
 
 export type LookupTier = 'l1' | 'l2' | 'primary';
-export type LookupResult = 'hit' | 'negative' | 'miss' | 'error';
+/** `stale`: an expired L1 entry served because the source failed (stale-if-error). */
+export type LookupResult = 'hit' | 'negative' | 'miss' | 'error' | 'stale';
 
 export interface TwoTierCacheOptions<T> {
   readonly codec: CacheCodec<T>;
@@ -33,6 +34,13 @@ export interface TwoTierCacheOptions<T> {
   readonly l1TtlMs: number;
   readonly l2TtlMs: number;
   readonly negativeTtlMs: number;
+  /**
+   * Stale-if-error: when `load` fails with an error this accepts, an L1 entry whose TTL ran out
+   * at most `staleIfErrorMs` ago is served instead of the error. Known keys only (never "no such
+   * key"), and never a key evicted or replaced through `put`/`evictLocal`. Off when unset or 0.
+   */
+  readonly staleIfErrorMs?: number;
+  readonly staleIfError?: (error: unknown) => boolean;
   readonly shared?: SharedTier;
   readonly bus?: EvictionBus;
   /** The clock of L1's TTLs (tests pass their own); default `performance`. */
@@ -72,6 +80,9 @@ export class TwoTierCache<T extends object> {
       this.l1 = new LRUCache<string, Entry<T>>({
         max: options.l1MaxEntries,
         ttl: options.l1TtlMs,
+        // An expired entry stays (until the LRU drops it or a fresh value replaces it), for
+        // stale-if-error; get() still answers only fresh ones.
+        noDeleteOnStaleGet: this.servesStale,
         ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}),
       });
     }
@@ -91,7 +102,13 @@ export class TwoTierCache<T extends object> {
       this.options.onCoalesced?.();
       return flight.promise;
     }
-    const started: Flight<T> = { promise: this.lookUp(key, load), stale: false };
+    const looked = this.lookUp(key, load);
+    const started: Flight<T> = {
+      promise: this.servesStale
+        ? looked.catch((error) => this.staleOr(key, error, started))
+        : looked,
+      stale: false,
+    };
     this.flights.set(key, started);
     void started.promise.then(
       (value) => {
@@ -130,6 +147,27 @@ export class TwoTierCache<T extends object> {
 
   clearLocal(): void {
     this.l1?.clear();
+  }
+
+  private get servesStale(): boolean {
+    return (this.options.staleIfErrorMs ?? 0) > 0 && this.options.staleIfError !== undefined;
+  }
+
+  /**
+   * The expired L1 value of `key` when `error` allows serving it and it expired recently enough;
+   * otherwise `error` again. A stale value is not remembered again (its age must keep counting).
+   */
+  private staleOr(key: string, error: unknown, flight: Flight<T>): T {
+    const { staleIfError, staleIfErrorMs = 0, onLookup = this.noop } = this.options;
+    if (!this.l1 || !staleIfError?.(error)) throw error;
+    const value = this.l1.peek(key, { allowStale: true });
+    // getRemainingTTL is negative by how long ago the entry expired.
+    if (value === undefined || value === ABSENT || -this.l1.getRemainingTTL(key) > staleIfErrorMs) {
+      throw error;
+    }
+    flight.stale = true;
+    onLookup('l1', 'stale');
+    return value;
   }
 
   private async lookUp(key: string, load: (key: string) => Promise<T | null>): Promise<T | null> {

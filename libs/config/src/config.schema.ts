@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 
 export const PROFILES = ['local', 'development', 'test', 'production'] as const;
@@ -49,6 +49,16 @@ const num = (min: number, max: number) =>
     .regex(/^\d+(\.\d+)?$/, { error: 'expected a number' })
     .transform(Number)
     .pipe(z.number().min(min).max(max));
+
+/** A number of processes: 1 to `max`, or `auto` (the cores Node may use, at most `max`). */
+const processCount = (max: number) =>
+  z.string().transform((value, ctx) => {
+    if (value === 'auto') return Math.min(availableParallelism(), max);
+    const count = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (count >= 1 && count <= max) return count;
+    ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, or auto` });
+    return z.NEVER;
+  });
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
 const postgresUrl = () =>
@@ -149,6 +159,8 @@ const apiServerSchema = z
     publicBaseUrl: key('PUBLIC_BASE_URL', httpUrl().optional()),
     redirectAccessLogSampleRate: key('REDIRECT_ACCESS_LOG_SAMPLE_RATE', num(0, 1).default(0)),
     swaggerEnabled: key('SWAGGER_ENABLED', bool().default(true)),
+    /** Processes serving the one port (node:cluster); above 1 needs DATABASE_URL and REDIS_URL. */
+    webConcurrency: key('WEB_CONCURRENCY', processCount(64).default(1)),
   })
   .transform((api) => ({
     ...api,
@@ -195,6 +207,11 @@ const databaseSchema = z
   .object({
     url: key('DATABASE_URL', postgresUrl().optional()),
     replicaUrls: key('DATABASE_REPLICA_URLS', list().pipe(z.array(postgresUrl())).default([])),
+    /**
+     * A replica that could not be reached serves no reads for this long; it is probed this often
+     * meanwhile and used again once it answers (reads go to the primary until then).
+     */
+    replicaRetryMs: key('DATABASE_REPLICA_RETRY_MS', int(100, 600_000).default(5000)),
     poolSize: key('DATABASE_POOL_SIZE', int(1, 500).default(10)),
     connectTimeoutMs: key('DATABASE_CONNECT_TIMEOUT_MS', int(100, 120_000).default(5000)),
     statementTimeoutMs: key('DATABASE_STATEMENT_TIMEOUT_MS', int(0, 3_600_000).default(0)),
@@ -253,6 +270,11 @@ const cacheSchema = z.object({
   l2TtlSeconds: key('CACHE_L2_TTL_S', int(1, 31_536_000).default(86_400)),
   /** How long "no such code" is remembered, in L1 and L2. */
   negativeTtlMs: key('CACHE_NEGATIVE_TTL_MS', int(1, 3_600_000).default(10_000)),
+  /**
+   * Stale-if-error: how long past its L1 TTL a link may still be served when the database cannot
+   * be reached to read it again; 0 turns it off.
+   */
+  staleIfErrorMs: key('CACHE_STALE_IF_ERROR_MS', int(0, 86_400_000).default(3_600_000)),
 });
 export class CacheConfig extends configClass(cacheSchema) {}
 

@@ -7,7 +7,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, configKeys, loadConfig } from './config';
 import { ApiServerConfig, ClicksConfig, DatabaseConfig, LinksConfig } from './config.schema';
@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       publicBaseUrl: 'http://localhost:3000',
       swaggerEnabled: true,
       redirectAccessLogSampleRate: 0,
+      webConcurrency: 1,
     });
     expect(config.links).toMatchObject({
       codeLength: 7,
@@ -352,6 +353,32 @@ describe('loadConfig', () => {
         SHORT_CODE_LENGTH: 'x',
       }),
     ).toEqual(expect.arrayContaining([expect.stringMatching(/^SHORT_CODE_LENGTH: /)]));
+  });
+
+  it('reads WEB_CONCURRENCY as 1 to 64 or auto, above 1 only with DATABASE_URL and REDIS_URL', () => {
+    const shared = {
+      SNIP_PROFILE: 'test',
+      SHORT_CODE_SECRET: SECRET,
+      DATABASE_URL: 'postgres://db/snip',
+      REDIS_URL: 'redis://cache:6379',
+    };
+    expect(load({ ...shared, WEB_CONCURRENCY: '4' }).api.webConcurrency).toBe(4);
+    expect(load({ ...shared, WEB_CONCURRENCY: 'auto' }).api.webConcurrency).toBe(
+      Math.min(availableParallelism(), 64),
+    );
+    for (const bad of ['0', '65', '1.5', 'two']) {
+      expect(problems({ ...shared, WEB_CONCURRENCY: bad })).toEqual([
+        `WEB_CONCURRENCY: expected a whole number from 1 to 64, or auto (got "${bad}")`,
+      ]);
+    }
+    expect(problems({ ...shared, WEB_CONCURRENCY: '2', DATABASE_URL: undefined })).toEqual([
+      expect.stringMatching(/^WEB_CONCURRENCY: above 1 needs DATABASE_URL: the embedded database/),
+    ]);
+    expect(problems({ ...shared, WEB_CONCURRENCY: '2', REDIS_URL: undefined })).toEqual([
+      expect.stringMatching(/^WEB_CONCURRENCY: above 1 needs REDIS_URL: /),
+    ]);
+    // One process needs neither.
+    expect(load({ SNIP_PROFILE: 'test', WEB_CONCURRENCY: '1' }).api.webConcurrency).toBe(1);
   });
 
   it('gives each namespace its class, so Nest injects it by that token', () => {

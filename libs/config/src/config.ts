@@ -167,6 +167,25 @@ function acrossNamespaces(
       });
     }
   }
+  if (api && api.webConcurrency > 1) {
+    // Each worker is a process of its own: see docs/operations.md "Several processes per machine".
+    if (database && !database.url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'webConcurrency'],
+        message:
+          'above 1 needs DATABASE_URL: the embedded database belongs to one process and cannot be shared',
+      });
+    }
+    if (redis && !redis.url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'webConcurrency'],
+        message:
+          "above 1 needs REDIS_URL: without it a link changed through one worker stays in the others' caches, and each worker counts rate limits alone",
+      });
+    }
+  }
   if (clicks?.transport === 'redis-streams' && !clicks.redisUrl && !redis?.url) {
     ctx.addIssue({
       code: 'custom',

@@ -5,4 +5,4 @@ export type { ErrorTranslator, FieldProblem } from './errors';
 export { truncateIp } from './ip';
 export { thenMaybe } from './maybe-promise';
 export type { MaybePromise } from './maybe-promise';
-export { sleep, withTimeout } from './timers';
+export { sleep, TimeoutError, withTimeout } from './timers';

@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import { counter, hotCounter, type HotCounter } from '@app/observability';
+import { Client, type Pool } from 'pg';
 
 type Callback = (error: unknown, result?: unknown) => void;
 type Query = (this: Client, ...args: unknown[]) => unknown;
@@ -22,7 +23,34 @@ function drop(client: Client): void {
 // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with apply(client)
 const baseQuery = Client.prototype.query as Query;
 
+/** Where a client counts its queries: set by `countQueries` each time its pool lends it. */
+const QUERY_COUNT = Symbol('snip.queryCount');
+type Counted = Client & { [QUERY_COUNT]?: HotCounter };
+
+/** The pools a query can go to, as `snip_db_queries_total` labels them. */
+export type PoolLabel = 'primary' | 'replica';
+
+/**
+ * Counts every query run on a client of `pool` in `snip_db_queries_total{pool}`: the measure of
+ * read routing (which reads the replicas take). A pg-pool `acquire` hook tags the client it lends;
+ * the query itself then adds one to a plain number (see HotCounter).
+ */
+export function countQueries(pool: Pool, label: PoolLabel): void {
+  const queries = hotCounter(
+    counter({
+      name: 'snip_db_queries_total',
+      help: 'Queries sent to PostgreSQL, by pool (primary or replica)',
+      labelNames: ['pool'],
+    }),
+    { pool: label },
+  );
+  pool.on('acquire', (client) => {
+    (client as Counted)[QUERY_COUNT] = queries;
+  });
+}
+
 function boundedQuery(this: Client, ...args: unknown[]): unknown {
+  (this as Counted)[QUERY_COUNT]?.inc();
   const last = args.at(-1);
   if (typeof last === 'function') {
     const callback = last as Callback;

@@ -12,8 +12,10 @@ import { DatabaseConfig } from '@app/config';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { countQueries } from './bounded-client';
 import { buildDataSourceOptions } from './data-source';
 import { DatabaseReachability } from './outage';
+import { ReplicaReads } from './replica-reads';
 import { PinoTypeOrmLogger } from './typeorm-logger';
 import { pendingMigrations, runMigrations, SchemaBehindError } from './schema';
 
@@ -40,26 +42,32 @@ class SchemaGate implements OnModuleInit {
   }
 }
 
-/** The pools TypeORM made for the primary and the replicas. */
-function poolsOf(dataSource: DataSource): Pool[] {
+/** The pools TypeORM made: the primary's and the replicas'. */
+function poolsOf(dataSource: DataSource): { master?: Pool; slaves: Pool[] } {
   const driver = dataSource.driver as unknown as { master?: Pool; slaves?: Pool[] };
-  return [driver.master, ...(driver.slaves ?? [])].filter((pool) => pool !== undefined);
+  return { master: driver.master, slaves: driver.slaves ?? [] };
 }
 
 /**
- * While the database is unreachable, probes every pool (bounded by the query and connect timeouts)
- * so that DatabaseReachability logs the end of the outage even when no request comes.
+ * Counts the queries of each pool (`snip_db_queries_total{pool}`) and, while the primary is
+ * unreachable, probes it (bounded by the query and connect timeouts) so that DatabaseReachability
+ * logs the end of the outage even when no request comes. Replicas have their own probe
+ * (ReplicaReads): one that is down does not keep the primary's outage open.
  */
 @Injectable()
 class PoolWatch implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     private readonly dataSource: DataSource,
     private readonly reachability: DatabaseReachability,
-  ) {}
+  ) {
+    const { master, slaves } = poolsOf(dataSource);
+    if (master) countQueries(master, 'primary');
+    for (const slave of slaves) countQueries(slave, 'replica');
+  }
 
   onApplicationBootstrap(): void {
-    const pools = poolsOf(this.dataSource);
-    this.reachability.watch(() => Promise.all(pools.map((pool) => pool.query('SELECT 1'))));
+    const { master } = poolsOf(this.dataSource);
+    if (master) this.reachability.watch(() => master.query('SELECT 1'));
   }
 
   beforeApplicationShutdown(): void {
@@ -96,13 +104,14 @@ export class DatabaseModule {
       providers: [
         SchemaGate,
         PoolWatch,
+        ReplicaReads,
         {
           provide: DatabaseReachability,
           inject: [ROOT_LOGGER],
           useFactory: (logger: Logger) => reachability ?? new DatabaseReachability(logger),
         },
       ],
-      exports: [DatabaseReachability],
+      exports: [DatabaseReachability, ReplicaReads],
     };
   }
 }

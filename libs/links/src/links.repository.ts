@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ReplicaReads } from '@app/database';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { RedirectTarget } from './link-cache';
 import { Link, type RedirectType } from './link.entity';
@@ -59,10 +60,16 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
   ) as Partial<T>;
 }
 
-/** All SQL about links. Writes and redirect look-ups use the primary; lists may use a replica. */
+/**
+ * All SQL about links. Writes and redirect look-ups use the primary; lists use a replica when one
+ * is configured and reachable (the primary otherwise, see ReplicaReads).
+ */
 @Injectable()
 export class LinksRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReplicaReads,
+  ) {}
 
   /** Takes `count` fresh ids from the sequence in one round trip. */
   async allocateIds(count: number): Promise<bigint[]> {
@@ -106,17 +113,11 @@ export class LinksRepository {
 
   /**
    * Up to `limit` live links in `sort` order (ties by id, in the same direction), strictly after
-   * `after`; reads from a replica when one is configured. By clicks, the walk follows the index
-   * of `link_click_totals` (clicks, link_id), which holds a row for every link.
+   * `after`; from a replica when one is configured and reachable. By clicks, the walk follows the
+   * index of `link_click_totals` (clicks, link_id), which holds a row for every link.
    */
-  async list(
-    sort: LinkSort,
-    limit: number,
-    after?: PagePosition,
-    ownerKeyId?: string,
-  ): Promise<Link[]> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    try {
+  list(sort: LinkSort, limit: number, after?: PagePosition, ownerKeyId?: string): Promise<Link[]> {
+    return this.replicas.read((runner) => {
       const descending = sort.startsWith('-');
       const direction = descending ? 'DESC' : 'ASC';
       const beyond = descending ? '<' : '>';
@@ -144,10 +145,8 @@ export class LinksRepository {
           id: after.id,
         });
       }
-      return await query.getMany();
-    } finally {
-      await runner.release();
-    }
+      return query.getMany();
+    });
   }
 
   /**

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CacheFactory, type TwoTierCache } from '@app/caching';
 import { thenMaybe, type MaybePromise } from '@app/core';
 import { ApiServerConfig, LinksConfig } from '@app/config';
+import { databaseUnreachableCause } from '@app/database';
 import { ValidationFailedError } from '@app/core';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
 import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
@@ -111,7 +112,8 @@ export class LinksService {
     });
     this.aliases = new AliasPolicy(config.reservedAliases);
     this.ids = new LinkIdPool(config.idBlockSize, (count) => repository.allocateIds(count));
-    this.cache = caches.create('link', linkCacheCodec);
+    // Stale-if-error: while the database cannot be reached, a link seen lately keeps redirecting.
+    this.cache = caches.create('link', linkCacheCodec, isDatabaseUnreachable);
   }
 
   /** Creates a link and writes it through to the cache (a code scanned before stops 404ing). */
@@ -273,6 +275,9 @@ export class LinksService {
     return link && toRedirectTarget(link);
   };
 }
+
+const isDatabaseUnreachable = (error: unknown): boolean =>
+  databaseUnreachableCause(error) !== undefined;
 
 function assertFuture(expiresAt: Date | undefined, now: Date): void {
   if (expiresAt !== undefined && expiresAt.getTime() <= now.getTime()) {

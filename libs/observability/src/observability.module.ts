@@ -1,7 +1,8 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { collectDefaultMetrics, register, type Gauge } from 'prom-client';
 import { ROOT_LOGGER, type Logger } from './logger';
+import { MetricsController } from './metrics.controller';
 
 const REDUNDANT_DEFAULT_GAUGES = [
   'nodejs_active_handles_total',
@@ -28,11 +29,19 @@ export class ObservabilityModule {
       // (`promtool check metrics` fails on them); their sums are the same gauges without the
       // suffix (nodejs_active_handles and so on, by type), which stay.
       for (const name of REDUNDANT_DEFAULT_GAUGES) register.removeSingleMetric(name);
+      // Summed over the workers of WEB_CONCURRENCY it would be dropped ('omit'): the latest start
+      // of any worker stays, which is also when their summed counters last went down.
+      const startTime = register.getSingleMetric('process_start_time_seconds') as Gauge | undefined;
+      if (startTime) Object.assign(startTime, { aggregator: 'max' });
     }
     return {
       module: ObservabilityModule,
       imports: [
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false } }),
+        PrometheusModule.register({
+          path: '/metrics',
+          defaultMetrics: { enabled: false },
+          controller: MetricsController,
+        }),
       ],
       providers: [{ provide: ROOT_LOGGER, useValue: options.logger }],
       exports: [ROOT_LOGGER],

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { ConfigError, type AppConfig } from '@app/config';
+import { isWorker, reportListening, runPrimary, startWorker } from './cluster';
 import { createLogger, type Logger } from './logger';
 import { StartupError } from './startup-error';
 
@@ -28,6 +29,13 @@ export interface ServiceMain<C extends ServiceConfig> {
   describe?(config: C): Record<string, unknown>;
   /** Where the service will listen, and the key that sets the port, checked before it starts. */
   listen?(config: C): ListenAddress;
+  /**
+   * How many processes serve (WEB_CONCURRENCY); 1 by default. Above 1 this process becomes the
+   * primary of that many workers on the same port (see cluster.ts), and `start` runs in each.
+   */
+  processes?(config: C): number;
+  /** With several processes: one-time start-up work, done by the primary before it forks. */
+  prepare?(config: C): void;
 }
 
 interface ListenAddress {
@@ -70,22 +78,45 @@ export function runService<C extends ServiceConfig>(main: ServiceMain<C>): void 
     process.exit(1);
   }
   const logger = createLogger({ service: main.service, level: config.app.logLevel });
+  const worker = isWorker();
+  if (worker) startWorker();
+  const processes = worker ? 1 : (main.processes?.(config) ?? 1);
   const address = main.listen?.(config);
+  // A worker shares the port its primary checked (and its siblings already listen on).
   const free =
-    address === undefined || address.port === 0
+    address === undefined || address.port === 0 || worker
       ? Promise.resolve(true)
       : portIsFree(address.port, address.host).catch(() => true);
   free
     .then((isFree) => {
       if (!isFree) throw new StartupError(inUse(address as ListenAddress));
-      return main.start(config, logger);
+      if (processes === 1) return main.start(config, logger);
+      main.prepare?.(config);
+      runPrimary({
+        service: main.service,
+        workers: processes,
+        logger,
+        shutdownGraceMs: config.app.shutdownGraceMs,
+        drain: main.drain,
+        describe: { profile: config.app.profile, ...main.describe?.(config) },
+      });
+      return undefined;
     })
     .then(
       (running) => {
-        logger.info(
-          { url: running.url, profile: config.app.profile, ...main.describe?.(config) },
-          `snip ${main.service} listening on ${running.url}`,
-        );
+        if (running === undefined) return;
+        if (worker) {
+          logger.info(
+            { url: running.url },
+            `snip ${main.service} worker listening on ${running.url}`,
+          );
+          reportListening(running.url);
+        } else {
+          logger.info(
+            { url: running.url, profile: config.app.profile, ...main.describe?.(config) },
+            `snip ${main.service} listening on ${running.url}`,
+          );
+        }
         handleSignals(running, config, logger, main.drain);
       },
       (error: unknown) => {

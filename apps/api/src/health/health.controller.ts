@@ -11,6 +11,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { withTimeout } from '@app/core';
+import { ReplicaReads } from '@app/database';
 import { readiness } from '@app/http';
 import { REDIS, redisHealth } from '@app/redis';
 
@@ -29,9 +30,12 @@ const HEALTH_SCHEMA: SchemaObject = {
 
 /**
  * `/health/live` says the process runs (for restarts); `/health/ready` that the api can serve (for
- * load balancers). The database is required: without it, 503. Redis, when configured, is reported
- * too, as `degraded` (still 200) when it does not answer: redirects then come from L1 and the
- * database and rate limits fail open, so taking every instance out of rotation would be worse.
+ * load balancers). Redis, when configured, is reported as `degraded` (still 200) when it does not
+ * answer: redirects then come from L1 and the database and rate limits fail open, so taking every
+ * instance out of rotation would be worse. The database is required unless Redis answers: with the
+ * shared cache (L2) up, every instance still redirects every link it holds, so an unreachable
+ * database is `degraded` (200); with neither, the instance can serve next to nothing: 503.
+ * Read replicas, when configured, likewise (`replica`): their reads go to the primary meanwhile.
  */
 @ApiTags('operations')
 @Controller('health')
@@ -41,6 +45,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS) private readonly redis: Redis | null,
+    private readonly replicas: ReplicaReads,
   ) {}
 
   @Get('live')
@@ -58,20 +63,45 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness',
     description:
-      'Whether this instance can serve: for load balancers. The database is required; Redis, ' +
-      'when configured, is reported as `degraded` without failing the check. 503 while the ' +
-      'database is unreachable and while the process shuts down. Needs no API key.',
+      'Whether this instance can serve: for load balancers. Redis and read replicas, when ' +
+      'configured, are reported as `degraded` without failing the check. An unreachable database ' +
+      'is `degraded` (200) while Redis answers, since cached links keep redirecting from its ' +
+      'shared cache (creations and uncached codes answer 503); without Redis (down or not ' +
+      'configured) it is 503. 503 also while the process shuts down. Needs no API key.',
     security: [],
   })
   @ApiResponse({ status: 200, description: 'Ready', schema: HEALTH_SCHEMA })
   @ApiResponse({ status: 503, description: 'Not ready', schema: HEALTH_SCHEMA })
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    const checks: HealthIndicatorFunction[] = [
-      () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
-    ];
     const { redis } = this;
-    if (redis) checks.push(() => this.redisCheck(redis));
+    const cache = redis ? this.redisCheck(redis) : undefined;
+    const checks: HealthIndicatorFunction[] = [() => this.databaseCheck(cache)];
+    if (cache) checks.push(() => cache);
+    if (this.replicas.configured) checks.push(() => this.replicaCheck());
     return readiness(this.health, checks, reply);
+  }
+
+  /** Down, unless the shared cache (`cache`, the Redis check) answers: then degraded. */
+  private async databaseCheck(
+    cache: Promise<HealthIndicatorResult> | undefined,
+  ): Promise<HealthIndicatorResult> {
+    const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
+    const { status, ...data } = result.database ?? {};
+    if (status !== 'down' || (await cache)?.redis?.status !== 'up') return result;
+    return this.indicators.check('database').degraded({
+      ...data,
+      reachable: false,
+      serving: 'cached redirects',
+    });
+  }
+
+  /** Read replicas: `degraded` (still 200) when one is down, since its reads go to the primary. */
+  private async replicaCheck(): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check('replica');
+    const states = await this.replicas.states(PING_TIMEOUT_MS);
+    const down = states.filter((state) => !state.up).map((state) => state.name);
+    const up = states.length - down.length;
+    return down.length === 0 ? session.up({ up }) : session.degraded({ up, down });
   }
 
   private async redisCheck(redis: Redis): Promise<HealthIndicatorResult> {
