@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { requestIdOf, type FrontHandler, type HttpFront } from '@app/http';
-import { codeEnd, REDIRECT_ROUTE, type RedirectHandler } from './redirect.handler';
-import type { RedirectAnswer } from './redirect.response';
+import { codeEnd, REDIRECT_ROUTE, type RedirectHandler } from '@app/redirect';
+import type { RedirectAnswer } from '@app/redirect';
 
 /**
  * The redirect ahead of Fastify (see HttpFront): `GET`/`HEAD /<code>[?query]` written straight on
