@@ -7,3 +7,4 @@ export {
 } from './redirect.handler';
 export type { RedirectDependencies } from './redirect.handler';
 export type { RedirectAnswer } from './redirect.response';
+export { writeRedirectAnswer } from './redirect.response';
