@@ -1,5 +1,12 @@
 import { Redis } from 'ioredis';
-import { exactlyOnce, fireRedirects, pairs, storedIndexes, uniqueName } from '../support/clicks';
+import {
+  exactlyOnce,
+  fireRedirects,
+  OwnRedis,
+  pairs,
+  storedIndexes,
+  uniqueName,
+} from '../support/clicks';
 import { createTestDatabase, query, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { LinksClient } from '../support/http';
@@ -224,5 +231,58 @@ describe.each<Transport>(['redis-streams', 'rmq'])('the edge, clicks over %s', (
     expect(rest.status).toBe(503);
     expect(performance.now() - started).toBeLessThan(2000);
     expect((await fetch(`${edge.url}/health/ready`)).status).toBe(200);
+  });
+});
+
+describe('the edge with Redis down', () => {
+  const own = new OwnRedis();
+  const stream = uniqueName('clicks');
+  let db: TestDatabase;
+  let api: SpawnedApi;
+  let edge: SpawnedEdge;
+
+  beforeAll(async () => {
+    await own.start();
+    db = await createTestDatabase('snip_edge_down');
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: own.url,
+      CLICKS_TRANSPORT: 'redis-streams',
+      CLICKS_STREAM: stream,
+      TRUSTED_PROXIES: '127.0.0.1',
+      RATE_LIMIT_EXEMPT_LOOPBACK: 'true',
+      REDIS_COMMAND_TIMEOUT_MS: '200',
+    };
+    api = await spawnApi({ env });
+    edge = await spawnEdge({ ...env, EDGE_UPSTREAM_URL: api.url });
+  }, 120_000);
+
+  afterAll(async () => {
+    await edge?.stop();
+    await api?.stop();
+    await own.destroy();
+    await db?.drop();
+  });
+
+  it('forwards every redirect to the api, which keeps them working', async () => {
+    const { code } = await new LinksClient(edge.url).create({ url: 'https://example.com/down' });
+    expect((await fetch(`${edge.url}/${code}`, { redirect: 'manual' })).status).toBe(302);
+    await own.kill();
+    const res = await eventually(
+      () => fetch(`${edge.url}/${code}`, { redirect: 'manual' }),
+      (answer) => answer.status === 302,
+      { what: 'the redirect through the edge with Redis down' },
+    );
+    expect(res.headers.get('location')).toBe('https://example.com/down');
+    expect(await metric(edge.url, 'snip_edge_redis_down_total')).toBeGreaterThan(0);
+    expect(
+      await metric(edge.url, 'snip_edge_forwards_total', { reason: 'redis_down' }),
+    ).toBeGreaterThan(0);
+    // Ready: the api still answers for it.
+    expect((await fetch(`${edge.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('exits 0 on SIGTERM, clicks buffered for a Redis that is gone notwithstanding', async () => {
+    expect(await edge.stop()).toBe(0);
   });
 });
