@@ -103,7 +103,7 @@ async function startApi(env: Record<string, string>): Promise<Api> {
     },
     /"url":"(http:\/\/[^"]+)".*snip api listening/,
   );
-  return { url: started.match[1]!, pid: started.pid, stop: started.stop };
+  return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
 }
 
 interface Measurement {

@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
-import { fireRedirects, pairs, uniqueName } from '../support/clicks';
+import { fireRedirects, OwnRedis, pairs, uniqueName } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
-import { LinksClient, type LinkBody } from '../support/http';
-import { metric } from '../support/metrics';
+import { expectProblem, LinksClient, type LinkBody } from '../support/http';
+import { metric, uniquePrefix } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
 import { REDIS_URL } from '../support/services';
+import { useTestApi } from '../support/suite';
 
 /**
  * Visit counts and caps across processes, on real PostgreSQL and Redis (Redis Streams carry the
@@ -158,5 +159,55 @@ describe('visit counts and caps across processes', () => {
     expect(await firing).toEqual(new Map([[302, N]]));
     expect(await settled(code, N)).toBe(N);
     expect(await statsTotal(code)).toBe(N);
+  });
+});
+
+describe('a capped link while Redis is away', () => {
+  let redis: OwnRedis | undefined;
+  // Filled in by the beforeAll below, which runs before useTestApi's (registered after it).
+  const env: Record<string, string> = {
+    REDIS_KEY_PREFIX: uniquePrefix('visits-down'),
+    REDIS_PROBE_INTERVAL_MS: '200',
+    RATE_LIMIT_EXEMPT_LOOPBACK: 'true',
+  };
+  beforeAll(async () => {
+    redis = new OwnRedis();
+    await redis.start();
+    env.REDIS_URL = redis.url;
+  });
+  const { api } = useTestApi({ env, databasePrefix: 'snip_visits_down' });
+  afterAll(async () => {
+    await redis?.destroy();
+  });
+
+  const redirect = (code: string) => fetch(`${api.url}/${code}`, { redirect: 'manual' });
+
+  it('answers 503 VISIT_LIMIT_UNAVAILABLE with Retry-After, never a redirect too many, while uncapped links redirect', async () => {
+    const links = new LinksClient(api.url);
+    const capped = await links.create({ url: 'https://example.com/capped', maxClicks: 2 });
+    const free = await links.create({ url: 'https://example.com/free' });
+    expect((await redirect(capped.code)).status).toBe(302);
+
+    await (redis as OwnRedis).kill();
+    try {
+      const problem = await eventually(
+        () => redirect(capped.code),
+        (res) => res.status !== 302,
+        { timeoutMs: 10_000, intervalMs: 50, what: 'the capped link to stop redirecting' },
+      );
+      await expectProblem(problem, 503, 'VISIT_LIMIT_UNAVAILABLE');
+      expect(problem.headers.get('retry-after')).toBe('5');
+      expect((await redirect(free.code)).status).toBe(302);
+    } finally {
+      await (redis as OwnRedis).start();
+    }
+    // Back with its counter (append-only file): one visit left of two.
+    const after = await eventually(
+      () => redirect(capped.code),
+      (res) => res.status !== 503,
+      { timeoutMs: 15_000, intervalMs: 100, what: 'the capped link to count again' },
+    );
+    expect(after.status).toBe(302);
+    await expectProblem(await redirect(capped.code), 410, 'LINK_EXHAUSTED');
   });
 });

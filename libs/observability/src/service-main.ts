@@ -66,7 +66,8 @@ function portIsFree(port: number, host: string): Promise<boolean> {
 /**
  * The process entry every snip app shares: read the config (exit 1 naming the bad keys), start,
  * log where it listens, and on SIGTERM or SIGINT drain, close and exit 0 — or exit 1 if the drain
- * outlasts SHUTDOWN_GRACE_MS or fails.
+ * outlasts SHUTDOWN_GRACE_MS or fails. With `processes` above 1 this process is the primary of that
+ * many workers instead (runPrimary), each of which runs this same entry and starts the service.
  */
 export function runService<C extends ServiceConfig>(main: ServiceMain<C>): void {
   let config: C;
