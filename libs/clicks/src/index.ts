@@ -16,3 +16,4 @@ export {
   settleClick,
 } from './rmq';
 export type { ClickQueueOptions } from './rmq';
+export { brokerTransport, ClickRecording } from './click-recording';

@@ -7,6 +7,7 @@ export {
   ClickPublisherConfig,
   ClicksConfig,
   DatabaseConfig,
+  EdgeConfig,
   LinksConfig,
   RedisConfig,
   ThrottleConfig,
