@@ -184,6 +184,12 @@ export class TwoTierCache<T extends object> {
     this.l1?.clear();
   }
 
+  /** Whether this instance's L1 holds a fresh value for `key` (without counting as a use). */
+  holdsLocally(key: string): boolean {
+    const entry = this.l1?.peek(key);
+    return entry !== undefined && entry !== ABSENT;
+  }
+
   /** How many entries L1 holds at most (0 when it is off). */
   get localCapacity(): number {
     return this.l1 ? this.options.l1MaxEntries : 0;
