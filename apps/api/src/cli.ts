@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, withLocalCodeSecret } from '@app/config';
@@ -12,12 +12,13 @@ import {
   runMigrations,
 } from '@app/database';
 import { CacheFactory } from '@app/caching';
-import { Link, LinkBlocklist, LinksRepository, LinksService } from '@app/links';
+import { CacheWarmer, Link, LinkBlocklist, LinksRepository, LinksService } from '@app/links';
 import { createLogger, type Logger } from '@app/observability';
 import { closeRedis, createRedis } from '@app/redis';
 import { DataSource } from 'typeorm';
 import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from './api-keys/api-key.entity';
 import { toApiKeyResponse } from './api-keys/api-keys.dto';
+import { CACHE_WARM_USAGE, parseWarmArgs, UsageError, type WarmCommand } from './cache-warm-args';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { loadApiConfig, type ApiConfig } from './config';
@@ -35,6 +36,9 @@ const USAGE = `snip command line
   npm run cli -- blocklist:enforce      disable every link to a blocked domain (URL_BLOCKED_DOMAINS,
                                         URL_BLOCKLIST_FILE) and evict it from every cache; prints
                                         a JSON summary
+  npm run cli -- cache:warm (--top N [--since 24h] | --codes FILE | --all [--limit N]) [--l1] [--json]
+                                        write links to the Redis cache before a campaign (REDIS_URL);
+                                        --l1: every running instance loads them in process too
 
 Connects to DATABASE_URL (or the embedded database of the local profile; stop the api first).
 `;
@@ -47,6 +51,17 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
+  }
+  // Bad arguments are told before anything connects.
+  let warm: WarmCommand | undefined;
+  if (command === 'cache:warm') {
+    try {
+      warm = parseWarmArgs(args, (path) => readFileSync(path, 'utf8'));
+    } catch (error) {
+      if (!(error instanceof UsageError) && !isFileError(error)) throw error;
+      process.stderr.write(`cache:warm: ${(error as Error).message}\n\n${CACHE_WARM_USAGE}`);
+      return 2;
+    }
   }
   // One process whatever WEB_CONCURRENCY says (it concerns the server, not the command line).
   const config = loadApiConfig({ ...process.env, WEB_CONCURRENCY: undefined });
@@ -81,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
         return await apiKeys(command, args, new ApiKeysService(new ApiKeysRepository(dataSource)));
       case 'blocklist:enforce':
         return await enforceBlocklist(withLocalCodeSecret(config), dataSource, logger);
+      case 'cache:warm':
+        return await warmCache(warm!, withLocalCodeSecret(config), dataSource, logger);
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -161,6 +178,55 @@ async function enforceBlocklist(
     logger.info(
       { domains: summary.domains.length, disabled: summary.disabled },
       'blocklist enforced',
+    );
+    return 0;
+  } finally {
+    await caches.onApplicationShutdown();
+    await closeRedis(redis);
+  }
+}
+
+const isFileError = (error: unknown): boolean =>
+  error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string';
+
+/** What POST /api/v1/cache/warm does, from the command line (see CacheWarmer). */
+async function warmCache(
+  warm: WarmCommand,
+  config: ApiConfig,
+  dataSource: DataSource,
+  logger: Logger,
+): Promise<number> {
+  if (!config.redis.url) {
+    process.stderr.write('cache:warm: REDIS_URL is unset: there is no shared cache to warm\n');
+    return 2;
+  }
+  for (const line of warm.rejectedLines) process.stderr.write(`not a code, skipped: ${line}\n`);
+  const redis = createRedis(config.redis);
+  const caches = new CacheFactory(config.cache, config.redis, logger, redis);
+  try {
+    const repository = new LinksRepository(
+      dataSource,
+      new ReplicaReads(dataSource, config.database, logger),
+    );
+    const links = new LinksService(
+      repository,
+      config.links,
+      config.api,
+      caches,
+      new LinkBlocklist(config.links, logger),
+    );
+    const result = await new CacheWarmer(repository, links).warm(warm.selection, { l1: warm.l1 });
+    const summary = {
+      ...result,
+      invalid: result.invalid + warm.rejectedCount,
+      blankLines: warm.blankLines,
+    };
+    process.stdout.write(
+      warm.json
+        ? `${JSON.stringify(summary)}\n`
+        : `warmed ${summary.links} links in ${summary.durationMs} ms: ${summary.written} written, ` +
+            `${summary.keptNewer} kept (newer in the cache), ${summary.missing} unknown or deleted, ` +
+            `${summary.invalid} invalid, ${summary.l1} announced to L1\n`,
     );
     return 0;
   } finally {

@@ -11,7 +11,7 @@ import { withTimeout } from '@app/core';
 import { counter, hotCounter, ROOT_LOGGER, type HotCounter, type Logger } from '@app/observability';
 import { closeRedis, REDIS, watchRedis } from '@app/redis';
 import type { Redis } from 'ioredis';
-import { RedisEvictionBus, RedisSharedTier } from './redis-tier';
+import { RedisEvictionBus, RedisSharedTier, RedisWarmBus } from './redis-tier';
 import {
   TwoTierCache,
   type CacheCodec,
@@ -83,6 +83,7 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
     };
     const prefix = `${this.redisConfig.keyPrefix}cache:${name}:`;
     const bus = this.redis ? new RedisEvictionBus(this.redis, `${prefix}evict`) : undefined;
+    const warmBus = this.redis ? new RedisWarmBus(this.redis, `${prefix}warm`) : undefined;
     const cache = new TwoTierCache<T>({
       codec,
       l1MaxEntries: this.config.l1MaxEntries,
@@ -93,11 +94,19 @@ export class CacheFactory implements OnModuleInit, OnApplicationShutdown {
       staleIfError,
       shared: this.redis ? new RedisSharedTier(this.redis, prefix) : undefined,
       bus,
+      warmBus,
       onLookup,
       onCoalesced: () => this.coalesced.inc(),
       onError,
     });
     if (bus) this.subscriptions.push(bus.listen(this.eviction(), (key) => cache.evictLocal(key)));
+    // Another instance warmed keys: read them from L2 into this L1 (bounded by its size).
+    if (warmBus) {
+      const load = (keys: string[]): void => {
+        cache.loadLocal(keys).catch((error: unknown) => onError('warm', error));
+      };
+      this.subscriptions.push(warmBus.listen(this.eviction(), load));
+    }
     this.caches.push(cache);
     return cache;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
 import { redisHealth, sendReleasing, type RedisHealth } from '@app/redis';
-import type { EvictionBus, SharedTier } from './two-tier-cache';
+import type { EvictionBus, SharedEntry, SharedTier, WarmBus } from './two-tier-cache';
 
 /**
  * SET unless the stored document has a higher version: a fill that read the database before an
@@ -23,6 +23,16 @@ return 1
 type RedisWithCacheCommands = Redis & {
   cacheSetIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<number>;
 };
+
+type PipelineWithCacheCommands = {
+  cacheSetIfNewer(key: string, document: string, version: number, ttlMs: number): void;
+  exec(): Promise<[Error | null, unknown][] | null>;
+};
+
+/** The hot set's key under a cache's prefix. */
+const HOT_SET = '~hot';
+/** Members per ZADD when the hot set is replaced. */
+const HOT_CHUNK = 1000;
 
 /** Most keys in one MGET. */
 const MAX_BATCH = 256;
@@ -79,6 +89,36 @@ export class RedisSharedTier implements SharedTier {
     await sendOrLeave(this.health, write);
   }
 
+  /** One pipeline of SET_IF_NEWER scripts (EVALSHA); how many were stored. Errors reject. */
+  async setManyIfNewer(entries: readonly SharedEntry[]): Promise<number> {
+    const pipeline = this.redis.pipeline() as unknown as PipelineWithCacheCommands;
+    for (const { key, document, version, ttlMs } of entries) {
+      pipeline.cacheSetIfNewer(this.keyPrefix + key, document, version, ttlMs);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    let written = 0;
+    for (const [error, stored] of results) {
+      if (error) throw error;
+      if (stored === 1) written++;
+    }
+    return written;
+  }
+
+  /** The hot set is a sorted set `<prefix>~hot` (a code never holds `~`), rank as score. */
+  async replaceHot(keys: readonly string[], ttlMs: number): Promise<void> {
+    const hot = this.keyPrefix + HOT_SET;
+    const members = keys.flatMap((key, rank) => [rank, key]);
+    const multi = this.redis.multi().del(hot);
+    for (let i = 0; i < members.length; i += 2 * HOT_CHUNK) {
+      multi.zadd(hot, ...members.slice(i, i + 2 * HOT_CHUNK));
+    }
+    await multi.pexpire(hot, ttlMs).exec();
+  }
+
+  hotKeys(limit: number): Promise<string[]> {
+    return this.redis.zrange(this.keyPrefix + HOT_SET, 0, limit - 1);
+  }
+
   private send<T>(command: () => Promise<T>): Promise<T> {
     return this.health ? this.health.run(command) : command();
   }
@@ -129,5 +169,33 @@ export class RedisEvictionBus implements EvictionBus {
     await sendOrLeave(this.health, () =>
       this.publisher.publish(this.channel, `${this.instanceId} ${key}`),
     );
+  }
+}
+
+/**
+ * "Load these keys into your L1" over Redis pub/sub, on a channel of its own beside the eviction
+ * channel: each message is `<instance id> <key> <key> ...` (keys never hold spaces), at most
+ * WARM_MESSAGE_KEYS keys; an instance skips what it published itself.
+ */
+export class RedisWarmBus implements WarmBus {
+  private readonly instanceId = randomUUID();
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly channel: string,
+  ) {}
+
+  async listen(subscriber: Redis, load: (keys: string[]) => void): Promise<void> {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const [from, ...keys] = message.split(' ');
+      if (from === this.instanceId || keys.length === 0) return;
+      load(keys);
+    });
+    await subscriber.subscribe(this.channel);
+  }
+
+  async publish(keys: readonly string[]): Promise<void> {
+    await this.publisher.publish(this.channel, `${this.instanceId} ${keys.join(' ')}`);
   }
 }

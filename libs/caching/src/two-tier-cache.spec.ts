@@ -199,6 +199,64 @@ describe('TwoTierCache', () => {
     });
   });
 
+  describe('warm-up', () => {
+    const item = (name: string, version = 1) => ({ key: name, value: { name, version } });
+
+    it('writes L2 documents in the fill format, never over a newer version', async () => {
+      const shared = new FakeShared();
+      const { cache } = build({ shared });
+      await cache.put('b', { name: 'b', version: 5 }, 5);
+      const result = await cache.warm([item('a'), item('b', 2)]);
+      expect(result).toEqual({ written: 2, keptNewer: 0 });
+      expect(JSON.parse(shared.docs.get('a')!.raw)).toEqual({ v: 1, d: { name: 'a', version: 1 } });
+      expect(shared.docs.get('a')!.ttlMs).toBe(86_400_000);
+      expect(shared.docs.get('b')!.version).toBe(5);
+    });
+
+    it('counts what a pipelined tier kept because it held a newer version', async () => {
+      const shared = Object.assign(new FakeShared(), {
+        setManyIfNewer: jest.fn(() => Promise.resolve(1)),
+      });
+      const { cache } = build({ shared });
+      expect(await cache.warm([item('a'), item('b')])).toEqual({ written: 1, keptNewer: 1 });
+      expect(shared.setManyIfNewer).toHaveBeenCalledTimes(1);
+    });
+
+    it('fills L1 only as far as it has room, first entries first', async () => {
+      const shared = new FakeShared();
+      const { cache, lookups } = build({ shared, l1MaxEntries: 2 });
+      await cache.warm([item('a'), item('b'), item('c')], true);
+      const load = jest.fn(() => Promise.resolve(null));
+      void cache.get('a', load);
+      void cache.get('b', load);
+      expect(lookups).toEqual(['l1:hit', 'l1:hit']);
+      await cache.get('c', load);
+      expect(lookups[2]).toBe('l1:miss');
+      expect(load).not.toHaveBeenCalled();
+    });
+
+    it('loads keys from L2 into L1 and answers those L2 lacks', async () => {
+      const shared = new FakeShared();
+      const { cache: writer } = build({ shared });
+      await writer.warm([item('a'), item('b')]);
+      await writer.put('gone', null, 3);
+      const { cache, lookups } = build({ shared });
+      expect(await cache.loadLocal(['a', 'nope', 'b', 'gone'])).toEqual(['nope', 'gone']);
+      expect(cache.get('a', () => Promise.resolve(null))).toEqual({ name: 'a', version: 1 });
+      expect(lookups).toEqual(['l1:hit']);
+    });
+
+    it('announces warmed keys in chunks on the warm bus', async () => {
+      const published: string[][] = [];
+      const warmBus = {
+        publish: (keys: readonly string[]) => (published.push([...keys]), Promise.resolve()),
+      };
+      const { cache } = build({ warmBus });
+      await cache.announceWarm(Array.from({ length: 2500 }, (_, i) => `k${i}`));
+      expect(published.map((keys) => keys.length)).toEqual([1000, 1000, 500]);
+    });
+  });
+
   describe('stale-if-error', () => {
     const unreachable = new Error('database unreachable');
     const staleOptions = {

@@ -16,12 +16,45 @@ export interface SharedTier {
   setIfNewer(key: string, document: string, version: number, ttlMs: number): Promise<void>;
   /** False while the connection is down: the cache skips the tier instead of waiting on it. */
   readonly available: boolean;
+  /**
+   * Many `setIfNewer` in one round trip (a pipeline); how many were stored (the others were kept
+   * because the tier held a newer version). Absent: the cache sends them one by one.
+   */
+  setManyIfNewer?(entries: readonly SharedEntry[]): Promise<number>;
+  /** Replaces the hot set (the keys a warm-up chose, hottest first), kept for `ttlMs`. */
+  replaceHot?(keys: readonly string[], ttlMs: number): Promise<void>;
+  /** The first `limit` keys of the hot set, hottest first. */
+  hotKeys?(limit: number): Promise<string[]>;
+}
+
+/** One document for the shared tier (see SharedTier.setIfNewer). */
+export interface SharedEntry {
+  readonly key: string;
+  readonly document: string;
+  readonly version: number;
+  readonly ttlMs: number;
+}
+
+/** What a warm-up of a batch did in the shared tier. */
+export interface WarmedBatch {
+  /** Entries stored in L2. */
+  readonly written: number;
+  /** Entries left alone because L2 held a newer version (an update won). */
+  readonly keptNewer: number;
 }
 
 /** Tells every instance's L1 to forget a key. */
 export interface EvictionBus {
   publish(key: string): Promise<void>;
 }
+
+/** Tells every other instance to load keys from the shared tier into its L1. */
+export interface WarmBus {
+  publish(keys: readonly string[]): Promise<void>;
+}
+
+/** Keys per warm message on the bus. */
+const WARM_MESSAGE_KEYS = 1000;
 
 export type LookupTier = 'l1' | 'l2' | 'primary';
 /** `stale`: an expired L1 entry served because the source failed (stale-if-error). */
@@ -43,6 +76,8 @@ export interface TwoTierCacheOptions<T> {
   readonly staleIfError?: (error: unknown) => boolean;
   readonly shared?: SharedTier;
   readonly bus?: EvictionBus;
+  /** Tells the other instances to load keys from L2 into their L1 (see announceWarm). */
+  readonly warmBus?: WarmBus;
   /** The clock of L1's TTLs (tests pass their own); default `performance`. */
   readonly clock?: { now(): number };
   /** Called once per lookup step, for metrics. */
@@ -147,6 +182,91 @@ export class TwoTierCache<T extends object> {
 
   clearLocal(): void {
     this.l1?.clear();
+  }
+
+  /** Whether this instance's L1 holds a fresh value for `key` (without counting as a use). */
+  holdsLocally(key: string): boolean {
+    const entry = this.l1?.peek(key);
+    return entry !== undefined && entry !== ABSENT;
+  }
+
+  /** How many entries L1 holds at most (0 when it is off). */
+  get localCapacity(): number {
+    return this.l1 ? this.options.l1MaxEntries : 0;
+  }
+
+  /**
+   * Writes `entries` (values known from the source at their versions) to L2 in one pipeline, in
+   * the format and with the version rule of every other write: an entry L2 holds at a newer
+   * version is kept. With `local`, this instance's L1 takes them too (as far as it has room).
+   * Without a shared tier only L1 is filled, and nothing counts as written.
+   */
+  async warm(entries: readonly { key: string; value: T }[], local = false): Promise<WarmedBatch> {
+    if (local)
+      for (const { key, value } of entries.slice(0, this.localCapacity)) this.remember(key, value);
+    const { shared } = this.options;
+    if (!shared || entries.length === 0) return { written: 0, keptNewer: 0 };
+    const documents: SharedEntry[] = entries.map(({ key, value }) => {
+      const version = this.options.codec.version(value);
+      return { key, document: this.document(value, version), version, ttlMs: this.options.l2TtlMs };
+    });
+    let written = 0;
+    if (shared.setManyIfNewer) {
+      written = await shared.setManyIfNewer(documents);
+    } else {
+      for (const entry of documents) {
+        await shared.setIfNewer(entry.key, entry.document, entry.version, entry.ttlMs);
+        written++;
+      }
+    }
+    return { written, keptNewer: entries.length - written };
+  }
+
+  /**
+   * Loads `keys` from L2 into this instance's L1 (the first `localCapacity` of them, in order),
+   * known links only; answers the keys L2 did not hold. L2 reads are batched (MGET).
+   */
+  async loadLocal(keys: readonly string[]): Promise<string[]> {
+    const { shared, codec } = this.options;
+    const wanted = keys.slice(0, this.localCapacity);
+    if (!shared?.available || wanted.length === 0) return [...wanted];
+    const raws = await Promise.all(wanted.map((key) => shared.get(key)));
+    const missing: string[] = [];
+    raws.forEach((raw, i) => {
+      const key = wanted[i]!;
+      const d = raw === null ? null : (JSON.parse(raw) as { d: unknown }).d;
+      if (d === null) missing.push(key);
+      else this.remember(key, codec.decode(d));
+    });
+    return missing;
+  }
+
+  /** Tells the other instances (WarmBus) to load `keys` from L2 into their L1, in chunks. */
+  async announceWarm(keys: readonly string[]): Promise<void> {
+    const { warmBus, onError = this.noop } = this.options;
+    if (!warmBus) return;
+    for (let i = 0; i < keys.length; i += WARM_MESSAGE_KEYS) {
+      await warmBus
+        .publish(keys.slice(i, i + WARM_MESSAGE_KEYS))
+        .catch((error: unknown) => onError('publish', error));
+    }
+  }
+
+  /** Records the hot set in L2 (what an instance without a database warms its L1 from). */
+  async rememberHot(keys: readonly string[]): Promise<void> {
+    await this.options.shared?.replaceHot?.(keys, this.options.l2TtlMs);
+  }
+
+  /**
+   * Loads the first `limit` keys of the hot set (see rememberHot) from L2 into L1: the warm-up of
+   * an instance that has Redis but no database (the edge). Answers how many L1 took.
+   */
+  async warmLocalFromHot(limit: number): Promise<number> {
+    const { shared } = this.options;
+    if (!shared?.hotKeys || !shared.available || limit <= 0) return 0;
+    const keys = (await shared.hotKeys(Math.min(limit, this.localCapacity))) ?? [];
+    const missing = await this.loadLocal(keys);
+    return Math.min(keys.length, this.localCapacity) - missing.length;
   }
 
   private get servesStale(): boolean {

@@ -275,6 +275,13 @@ const cacheSchema = z.object({
    * be reached to read it again; 0 turns it off.
    */
   staleIfErrorMs: key('CACHE_STALE_IF_ERROR_MS', int(0, 86_400_000).default(3_600_000)),
+  /**
+   * A starting api loads the links with the most clicks in the last 24 hours, this many, into its
+   * L1 (from L2, else the database) before it listens; 0 turns it off.
+   */
+  warmOnBootTop: key('CACHE_WARM_ON_BOOT_TOP', int(0, 100_000).default(0)),
+  /** Longest the boot warm-up may hold start-up; then the api starts with what it loaded. */
+  warmOnBootTimeoutMs: key('CACHE_WARM_ON_BOOT_TIMEOUT_MS', int(100, 600_000).default(10_000)),
 });
 export class CacheConfig extends configClass(cacheSchema) {}
 

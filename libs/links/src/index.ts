@@ -1,4 +1,15 @@
-export { ALIAS_PATTERN } from './alias-policy';
+export { ALIAS_PATTERN, CODE_PATTERN } from './alias-policy';
+export {
+  CacheWarmer,
+  parseSince,
+  WARM_ALL_DEFAULT,
+  WARM_ALL_MAX,
+  WARM_CODES_MAX,
+  WARM_FILE_MAX,
+  WARM_SINCE_DEFAULT,
+  WARM_TOP_MAX,
+} from './cache-warmer';
+export type { WarmSelection } from './cache-warmer';
 export { LINK_CACHE, linkCacheCodec } from './link-cache';
 export type { RedirectTarget } from './link-cache';
 export { Link, REDIRECT_TYPES } from './link.entity';

@@ -150,6 +150,53 @@ export class LinksRepository {
   }
 
   /**
+   * Ids of the (at most `limit`) links with the most clicks in the daily rollups from `fromDay`
+   * (a UTC date, YYYY-MM-DD) on, most first; from a replica when one is reachable.
+   */
+  topLinkIds(fromDay: string, limit: number): Promise<string[]> {
+    return this.replicas.read(async (runner) => {
+      const rows = (await runner.query(
+        `SELECT "link_id"::text AS id
+           FROM "click_daily_rollups"
+          WHERE "day" >= $1::date
+          GROUP BY "link_id"
+          ORDER BY sum("total") DESC, "link_id"
+          LIMIT $2`,
+        [fromDay, limit],
+      )) as { id: string }[];
+      return rows.map((row) => row.id);
+    });
+  }
+
+  /** The live links among `ids` (any order), as the redirect caches them; from a replica. */
+  targetsByIds(ids: readonly string[]): Promise<RedirectTarget[]> {
+    return this.targets(`"id" = ANY($1::bigint[])`, [ids]);
+  }
+
+  /** The live links among `codes` (any order), as the redirect caches them; from a replica. */
+  targetsByCodes(codes: readonly string[]): Promise<RedirectTarget[]> {
+    return this.targets(`"code" = ANY($1::text[])`, [codes]);
+  }
+
+  /** Up to `limit` live links with an id above `afterId`, by id (a keyset walk); from a replica. */
+  targetsAfter(afterId: string, limit: number): Promise<RedirectTarget[]> {
+    return this.targets(`"id" > $1::bigint ORDER BY "id" LIMIT $2`, [afterId, limit]);
+  }
+
+  private targets(condition: string, parameters: unknown[]): Promise<RedirectTarget[]> {
+    return this.replicas.read(async (runner) => {
+      const rows = (await runner.query(
+        `SELECT "id"::text AS id, "code", "url", "redirect_type", "expires_at", "disabled",
+                "updated_at", "max_clicks"
+           FROM "links"
+          WHERE "deleted_at" IS NULL AND ${condition}`,
+        parameters,
+      )) as (TargetRow & { disabled: boolean })[];
+      return rows.map((row) => toTarget(row, row.disabled));
+    });
+  }
+
+  /**
    * The clicks stored for the link `linkId` (what the pipeline has written behind so far), read
    * from the primary: what a visit cap's counter starts from when it has none.
    */
@@ -219,20 +266,26 @@ export class LinksRepository {
        SELECT * FROM disabled`,
       [domains, now, limit],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      code: row.code,
-      url: row.url,
-      redirectType: Number(row.redirect_type) as RedirectType,
-      expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
-      disabled: true,
-      updatedAt: new Date(row.updated_at),
-      maxClicks: row.max_clicks,
-    }));
+    return rows.map((row) => toTarget(row, true));
   }
 }
 
-interface DisabledRow {
+function toTarget(row: TargetRow, disabled: boolean): RedirectTarget {
+  return {
+    id: row.id,
+    code: row.code,
+    url: row.url,
+    redirectType: Number(row.redirect_type) as RedirectType,
+    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+    disabled,
+    updatedAt: new Date(row.updated_at),
+    maxClicks: row.max_clicks,
+  };
+}
+
+type DisabledRow = TargetRow;
+
+interface TargetRow {
   readonly id: string;
   readonly code: string;
   readonly url: string;

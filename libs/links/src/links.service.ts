@@ -117,6 +117,11 @@ export class LinksService {
     this.cache = caches.create(LINK_CACHE, linkCacheCodec, isDatabaseUnreachable);
   }
 
+  /** The link cache (the warm-up fills it; see CacheWarmer). */
+  get linkCache(): TwoTierCache<RedirectTarget> {
+    return this.cache;
+  }
+
   /** Creates a link and writes it through to the cache (a code scanned before stops 404ing). */
   async create(input: CreateLinkInput, now = new Date()): Promise<Link> {
     const link = await this.insert(input, now);
