@@ -419,7 +419,7 @@ const edgeSchema = z.object({
   /** Most connections open to the upstream at once (the keep-alive pool's size). */
   upstreamMaxSockets: key('EDGE_UPSTREAM_MAX_SOCKETS', int(1, 65_535).default(256)),
 });
-export class EdgeConfig extends configClass(edgeSchema) {}
+class EdgeConfig extends configClass(edgeSchema) {}
 
 /** Every namespace by its name in a loaded configuration. */
 export const NAMESPACES = {

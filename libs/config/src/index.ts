@@ -7,7 +7,6 @@ export {
   ClickPublisherConfig,
   ClicksConfig,
   DatabaseConfig,
-  EdgeConfig,
   LinksConfig,
   RedisConfig,
   ThrottleConfig,

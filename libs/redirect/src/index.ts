@@ -5,6 +5,5 @@ export {
   Unresolved,
   UNRESOLVED,
 } from './redirect.handler';
-export type { RedirectDependencies } from './redirect.handler';
 export type { RedirectAnswer } from './redirect.response';
 export { writeRedirectAnswer } from './redirect.response';
