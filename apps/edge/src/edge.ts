@@ -234,8 +234,10 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
   return {
     url: `http://${host}:${address.port}`,
     async close() {
+      // What is left of SHUTDOWN_GRACE_MS after the drain, less a second to close the rest.
+      const deadline = performance.now() + config.app.shutdownGraceMs - 1000;
       await front.drain(config.app.shutdownDrainDelayMs);
-      await clicks.close(Math.max(1000, config.app.shutdownGraceMs - 1000));
+      await clicks.close(Math.max(0, deadline - performance.now()));
       await release();
     },
   };
