@@ -7,6 +7,7 @@ import { query } from '../support/database';
 import { eventually } from '../support/eventually';
 import { expectProblem, type LinkBody } from '../support/http';
 import { api as call, metric, visit } from '../support/metrics';
+import { freePort } from '../support/ports';
 import { runCli, spawnApi, type SpawnedApi } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
@@ -187,6 +188,16 @@ describe('cache warm-up', () => {
     const noRedis = await cli(['--top', '5'], { REDIS_URL: '' });
     expect(noRedis.code).toBe(2);
     expect(noRedis.output).toContain('REDIS_URL is unset');
+  }, 60_000);
+
+  it('fails with a clear message when Redis cannot be reached', async () => {
+    const closed = await freePort();
+    const result = await cli(['--top', '5'], {
+      REDIS_URL: `redis://127.0.0.1:${closed}`,
+      REDIS_CONNECT_TIMEOUT_MS: '200',
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('The shared cache (Redis) cannot be reached');
   }, 60_000);
 
   it('CACHE_WARM_ON_BOOT_TOP: the api listens with the top codes in its L1', async () => {
