@@ -2,6 +2,10 @@
 #
 # One image for every snip app. The default command runs the api; pick another entry point by
 # command, for example `node dist/apps/api/src/cli.js migration:run` (the pre-deploy step).
+# The other apps, same image:
+#   node dist/apps/logs/src/main.js   the click consumer (health and metrics on LOGS_PORT, 3001)
+#   node dist/apps/edge/src/main.js   the edge redirector (EDGE_PORT, 3002; needs REDIS_URL,
+#                                     EDGE_UPSTREAM_URL and CLICKS_TRANSPORT redis-streams or rmq)
 #
 #   docker build -t snip .
 #   docker run --rm -e DATABASE_URL=... -e PUBLIC_BASE_URL=... -e SHORT_CODE_SECRET=... -p 3000:3000 snip

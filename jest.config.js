@@ -13,7 +13,7 @@ const swc = [
 ];
 
 const moduleNameMapper = {
-  '^@app/(analytics|caching|clicks|config|core|database|http|links|observability|redis|throttling)$':
+  '^@app/(analytics|caching|clicks|config|core|database|http|links|observability|redirect|redis|throttling)$':
     '<rootDir>/libs/$1/src',
 };
 // NestJS 12 and a few of its dependencies ship ES modules only: let @swc/jest turn them into

@@ -44,7 +44,7 @@ export function childPids(pid: number): number[] {
  * the code out from under the processes the tests start. The copy lives under node_modules, so the
  * built code still finds its dependencies; copies of test processes that are gone are removed.
  */
-export function built(name: 'main.js' | 'cli.js', app: 'api' | 'logs' = 'api'): string {
+export function built(name: 'main.js' | 'cli.js', app: 'api' | 'logs' | 'edge' = 'api'): string {
   // Named by pid and start time, so a later process that reuses the pid never finds it.
   const started = Math.round(Date.now() / 1000 - process.uptime());
   const snapshot = join(SNAPSHOTS, `${process.pid}-${started}`);
@@ -81,6 +81,7 @@ export interface SpawnedApp {
 
 export type SpawnedApi = SpawnedApp;
 export type SpawnedLogs = SpawnedApp;
+export type SpawnedEdge = SpawnedApp;
 
 export interface SpawnOptions {
   readonly env?: Record<string, string>;
@@ -133,8 +134,8 @@ interface AppLaunch {
  * Runs the built `app` and resolves once it logs "snip <app> listening" with its url; kills it,
  * and rejects with its output, if it exits first or outlives `timeoutMs`.
  */
-async function spawnApp(app: 'api' | 'logs', options: AppLaunch): Promise<SpawnedApp> {
-  const name = app === 'api' ? 'api' : 'logs worker';
+async function spawnApp(app: 'api' | 'logs' | 'edge', options: AppLaunch): Promise<SpawnedApp> {
+  const name = app === 'logs' ? 'logs worker' : app;
   const listening = new RegExp(`"url":"(http://[^"]+)".*snip ${app} listening`);
   const keepLines = options.keepLines ?? Infinity;
   const cleanup = options.cleanup ?? (() => undefined);
@@ -211,6 +212,19 @@ export function spawnApi(options: SpawnOptions = {}): Promise<SpawnedApi> {
 export function spawnLogs(env: Record<string, string>, timeoutMs = 60_000): Promise<SpawnedLogs> {
   return spawnApp('logs', {
     env: { ...testEnv(), HOST: '127.0.0.1', LOGS_PORT: '0', ...env },
+    timeoutMs,
+    keepLines: 2000,
+  });
+}
+
+/**
+ * Runs the built edge (`npm run build` first) on a free loopback port, with the `test` profile and
+ * `env` on top (EDGE_UPSTREAM_URL, REDIS_URL and a broker transport at least); resolves once it
+ * listens.
+ */
+export function spawnEdge(env: Record<string, string>, timeoutMs = 60_000): Promise<SpawnedEdge> {
+  return spawnApp('edge', {
+    env: { ...testEnv(), HOST: '127.0.0.1', EDGE_PORT: '0', ...env },
     timeoutMs,
     keepLines: 2000,
   });

@@ -1,8 +1,6 @@
 export { CLICK_PATTERN, clickVisitor, createClickEvent, validateClickEvent } from './click-event';
 export type { ClickEvent, ClickVisitor } from './click-event';
-export { IpAnonymizer } from './ip-anonymizer';
 export { clickMetrics } from './metrics';
-export { ClickPublisher } from './publisher';
 export type { ClickTransport } from './publisher';
 export { RedisStreamsClient, STREAM_FIELDS } from './redis-streams.client';
 export { RedisStreamsContext, RedisStreamsServer } from './redis-streams.server';
@@ -16,3 +14,4 @@ export {
   settleClick,
 } from './rmq';
 export type { ClickQueueOptions } from './rmq';
+export { brokerTransport, ClickRecording } from './click-recording';

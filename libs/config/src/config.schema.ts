@@ -404,6 +404,23 @@ const workerSchema = z
   }));
 class WorkerConfig extends configClass(workerSchema) {}
 
+/**
+ * The edge redirector (apps/edge): its port, and the api it sends everything else to over a pool
+ * of keep-alive connections.
+ */
+const edgeSchema = z.object({
+  port: key('EDGE_PORT', int(0, 65535).default(3002)),
+  /** The api (or a load balancer in front of its instances), origin only. */
+  upstreamUrl: key('EDGE_UPSTREAM_URL', httpUrl().default('http://127.0.0.1:3000')),
+  /** Longest wait for a connection to the upstream; then 503 UPSTREAM_UNAVAILABLE. */
+  upstreamConnectTimeoutMs: key('EDGE_UPSTREAM_CONNECT_TIMEOUT_MS', int(10, 60_000).default(1000)),
+  /** Longest wait for the upstream's response headers, once the request is sent; then 504. */
+  upstreamTimeoutMs: key('EDGE_UPSTREAM_TIMEOUT_MS', int(10, 600_000).default(10_000)),
+  /** Most connections open to the upstream at once (the keep-alive pool's size). */
+  upstreamMaxSockets: key('EDGE_UPSTREAM_MAX_SOCKETS', int(1, 65_535).default(256)),
+});
+class EdgeConfig extends configClass(edgeSchema) {}
+
 /** Every namespace by its name in a loaded configuration. */
 export const NAMESPACES = {
   app: AppConfig,
@@ -418,5 +435,6 @@ export const NAMESPACES = {
   clickPublisher: ClickPublisherConfig,
   clickIngest: ClickIngestConfig,
   worker: WorkerConfig,
+  edge: EdgeConfig,
 };
 export type Namespace = keyof typeof NAMESPACES;

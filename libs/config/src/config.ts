@@ -142,7 +142,7 @@ function acrossNamespaces(
   profile: Profile,
   ctx: z.RefinementCtx,
 ): void {
-  const { api, database, links, clicks, redis } = config;
+  const { api, database, links, clicks, redis, edge } = config;
   if (profile === 'production') {
     if (database && !database.url) {
       ctx.addIssue({
@@ -151,7 +151,8 @@ function acrossNamespaces(
         message: 'is required in the production profile (the embedded database is for local use)',
       });
     }
-    if (links && !links.codeSecret) {
+    // The edge reads the redirect's keys of `links`, never the code secret.
+    if (links && !(edge && !api) && !links.codeSecret) {
       ctx.addIssue({
         code: 'custom',
         path: ['links', 'codeSecret'],
@@ -185,6 +186,23 @@ function acrossNamespaces(
           "above 1 needs REDIS_URL: without it a link changed through one worker stays in the others' caches, and each worker counts rate limits alone",
       });
     }
+  }
+  // The edge's own load (`edge` without `api`): see apps/edge/src/config.ts.
+  const edgeAlone = edge !== undefined && api === undefined;
+  if (edgeAlone && redis && !redis.url) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['redis', 'url'],
+      message: 'is required by the edge: it reads the links the api caches in Redis',
+    });
+  }
+  if (edgeAlone && clicks?.transport === 'inline') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clicks', 'transport'],
+      message:
+        'inline stores clicks in the api process and cannot serve the edge: set CLICKS_TRANSPORT to redis-streams or rmq',
+    });
   }
   if (clicks?.transport === 'redis-streams' && !clicks.redisUrl && !redis?.url) {
     ctx.addIssue({

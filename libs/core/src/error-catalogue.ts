@@ -188,10 +188,20 @@ export const ERRORS = {
     title: 'Visit limit unavailable',
     when: 'a link with `maxClicks` while Redis (which counts its visits) is unreachable: rather than risk one redirect too many, retry after `Retry-After` (5 s); links without a cap are unaffected',
   },
+  UPSTREAM_UNAVAILABLE: {
+    status: 503,
+    title: 'Upstream unavailable',
+    when: 'the edge could not reach the api (refused, or no connection within `EDGE_UPSTREAM_CONNECT_TIMEOUT_MS`) for a request it does not answer itself; retry after `Retry-After` (1 s)',
+  },
   SERVICE_UNAVAILABLE: {
     status: 503,
     title: 'Service unavailable',
     when: 'any other 503',
+  },
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    title: 'Upstream timeout',
+    when: 'the api did not answer the edge within `EDGE_UPSTREAM_TIMEOUT_MS`',
   },
 } as const satisfies Readonly<Record<string, ErrorEntry>>;
 

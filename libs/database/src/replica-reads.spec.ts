@@ -112,6 +112,18 @@ describe('ReplicaReads', () => {
     reads.beforeApplicationShutdown();
   });
 
+  it('runs a read the replica cancelled for recovery again on the primary, keeping the replica', async () => {
+    const { replicas, reads, read } = setUp(1);
+    replicas[0]!.failQueries = withCode(
+      'canceling statement due to conflict with recovery',
+      '40001',
+    );
+    expect(await read()).toBe('primary');
+    replicas[0]!.failQueries = undefined;
+    expect(await read()).toBe('replica1');
+    expect((await reads.states(100))[0]?.up).toBe(true);
+  });
+
   it('leaves other failures to the caller', async () => {
     const { replicas, read } = setUp(1);
     replicas[0]!.failQueries = withCode('syntax error', '42601');

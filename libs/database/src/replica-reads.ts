@@ -49,6 +49,27 @@ const hostOf = (url: string | undefined, index: number): string => {
 };
 
 /**
+ * Whether `error` is a replica cancelling a query that conflicted with the WAL it replays
+ * (SQLSTATE 40001 "canceling statement due to conflict with recovery", raised by a hot standby
+ * when max_standby_streaming_delay runs out).
+ */
+function isRecoveryConflict(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { driverError } = error as { driverError?: unknown };
+  const source = (
+    typeof driverError === 'object' && driverError !== null ? driverError : error
+  ) as {
+    code?: unknown;
+    message?: unknown;
+  };
+  return (
+    source.code === '40001' &&
+    typeof source.message === 'string' &&
+    source.message.includes('conflict with recovery')
+  );
+}
+
+/**
  * Reads that tolerate replication lag (link lists, stats) go to a replica and, when none can be
  * reached, to the primary instead of failing. A replica that refused a connection or let a query
  * time out is marked down: reads skip it at once (no timeout waited out per request), it is probed
@@ -105,9 +126,12 @@ export class ReplicaReads implements BeforeApplicationShutdown {
         const connection = (runner as unknown as { databaseConnection?: object })
           .databaseConnection;
         const replica = connection && this.replicaOf.get(connection);
+        if (!replica) throw error;
         const cause = databaseUnreachableCause(error);
-        if (!replica || cause === undefined) throw error;
-        this.markDown(replica, cause, error);
+        if (cause !== undefined) this.markDown(replica, cause, error);
+        // A query the replica cancelled to replay WAL: the replica is fine, this read goes to the
+        // primary once.
+        else if (!isRecoveryConflict(error)) throw error;
       } finally {
         await runner.release();
       }

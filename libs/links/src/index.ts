@@ -10,6 +10,7 @@ export {
   WARM_TOP_MAX,
 } from './cache-warmer';
 export type { WarmSelection } from './cache-warmer';
+export { LINK_CACHE, linkCacheCodec } from './link-cache';
 export type { RedirectTarget } from './link-cache';
 export { Link, REDIRECT_TYPES } from './link.entity';
 export type { RedirectType } from './link.entity';
@@ -19,7 +20,7 @@ export type { LinkSort, PagePosition } from './links.repository';
 export * as LinkErrors from './links.errors';
 export { LinksModule } from './links.module';
 export { LinksService } from './links.service';
-export { ENFORCE_CODES_SHOWN } from './links.service';
+export { ENFORCE_CODES_SHOWN, resolution } from './links.service';
 export type { LinkScope, Resolution } from './links.service';
 export { ShortCodeCodec } from './short-code';
 export { RedisVisitCounter, VisitCaps } from './visit-caps';

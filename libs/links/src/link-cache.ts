@@ -37,6 +37,9 @@ export function toRedirectTarget(link: RedirectTarget): RedirectTarget {
 const capOf = (value: unknown): number | null =>
   typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 
+/** The name of the link cache (its Redis keys: `<REDIS_KEY_PREFIX>cache:link:<code>`). */
+export const LINK_CACHE = 'link';
+
 /** Encodes links for L2; a link's version is its updated-at time, so newer writes win. */
 export const linkCacheCodec: CacheCodec<RedirectTarget> = {
   encode: (link): CachedLinkDocument => ({

@@ -5,7 +5,7 @@ import { ApiServerConfig, LinksConfig } from '@app/config';
 import { databaseUnreachableCause } from '@app/database';
 import { ValidationFailedError } from '@app/core';
 import { AliasPolicy, CODE_PATTERN } from './alias-policy';
-import { linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
+import { LINK_CACHE, linkCacheCodec, toRedirectTarget, type RedirectTarget } from './link-cache';
 import { Link, linkState, type LinkState, type RedirectType } from './link.entity';
 import { LinkIdPool } from './link-ids';
 import { LinkBlocklist } from './link-blocklist';
@@ -63,7 +63,8 @@ export type Resolution =
 
 const MISSING: Resolution = { state: 'missing' };
 
-const resolution = (link: RedirectTarget | null, now: Date): Resolution =>
+/** What `link` (null: no such code) means for a redirect at `now`; the edge resolves with it too. */
+export const resolution = (link: RedirectTarget | null, now: Date): Resolution =>
   link ? { state: linkState(link, now), link } : MISSING;
 
 /** What enforcing the blocklist did. */
@@ -113,7 +114,7 @@ export class LinksService {
     this.aliases = new AliasPolicy(config.reservedAliases);
     this.ids = new LinkIdPool(config.idBlockSize, (count) => repository.allocateIds(count));
     // Stale-if-error: while the database cannot be reached, a link seen lately keeps redirecting.
-    this.cache = caches.create('link', linkCacheCodec, isDatabaseUnreachable);
+    this.cache = caches.create(LINK_CACHE, linkCacheCodec, isDatabaseUnreachable);
   }
 
   /** The link cache (the warm-up fills it; see CacheWarmer). */

@@ -1,7 +1,11 @@
-import type { ServerResponse } from 'node:http';
 import { requestIdOf, type FrontHandler, type HttpFront } from '@app/http';
-import { codeEnd, REDIRECT_ROUTE, type RedirectHandler } from './redirect.handler';
-import type { RedirectAnswer } from './redirect.response';
+import {
+  codeEnd,
+  REDIRECT_ROUTE,
+  writeRedirectAnswer,
+  type RedirectAnswer,
+  type RedirectHandler,
+} from '@app/redirect';
 
 /**
  * The redirect ahead of Fastify (see HttpFront): `GET`/`HEAD /<code>[?query]` written straight on
@@ -24,7 +28,7 @@ export function redirectFront(
     const started = performance.now();
     const requestId = requestIdOf(request);
     const write = (answer: RedirectAnswer): void => {
-      writeAnswer(response, requestId, answer);
+      writeRedirectAnswer(response, requestId, answer);
       http.observe(
         method,
         REDIRECT_ROUTE,
@@ -46,15 +50,4 @@ export function redirectFront(
     else write(answer);
     return true;
   };
-}
-
-function writeAnswer(response: ServerResponse, requestId: string, answer: RedirectAnswer): void {
-  // The client may be gone while the answer was being looked up.
-  if (response.destroyed) return;
-  response.writeHead(answer.status, {
-    'x-request-id': requestId,
-    ...answer.headers,
-    'content-length': answer.body === undefined ? 0 : Buffer.byteLength(answer.body),
-  });
-  response.end(answer.body);
 }

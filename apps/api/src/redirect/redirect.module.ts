@@ -10,7 +10,7 @@ import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { hit, RATE_LIMIT_STORAGE, ThrottlingModule } from '@app/throttling';
 import { ClickRecorder } from '../clicks/click-recorder';
 import { ClicksModule } from '../clicks/clicks.module';
-import { RedirectHandler } from './redirect.handler';
+import { RedirectHandler } from '@app/redirect';
 import { redirectFront } from './redirect.front';
 import { redirectRoute } from './redirect.route';
 

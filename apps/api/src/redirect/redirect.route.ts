@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RedirectHandler } from './redirect.handler';
-import type { RedirectAnswer } from './redirect.response';
+import type { RedirectHandler } from '@app/redirect';
+import type { RedirectAnswer } from '@app/redirect';
 
 /**
  * `GET /:code` (and HEAD, which Fastify answers from it) as a plain Fastify route: no Nest guards,

@@ -55,6 +55,21 @@ export interface RedirectDependencies {
   readonly limit?: RedirectLimit;
 }
 
+/**
+ * Thrown by `resolve` or `reserve` when this process cannot tell (an edge whose caches do not hold
+ * the code, or a visit counter it cannot seed without the database): `serve` then answers
+ * UNRESOLVED, and its caller sends the request on to a process that can (the edge to the api).
+ */
+export class Unresolved extends Error {
+  constructor(readonly code: string) {
+    super(`${code} is not resolved here`);
+    this.name = 'Unresolved';
+  }
+}
+
+/** What `serve` answers when a dependency threw Unresolved: nothing counted, no click recorded. */
+export const UNRESOLVED: RedirectAnswer = Object.freeze({ status: 0, headers: {} });
+
 const MINUTE_MS = 60_000;
 /** The longest code (CODE_PATTERN): a longer segment is left to Fastify. */
 const MAX_CODE_LENGTH = 64;
@@ -116,7 +131,10 @@ export class RedirectHandler {
     this.limit = deps.limit && deps.limit.perMinute > 0 ? deps.limit : undefined;
   }
 
-  /** The answer to `request`; a value, not a promise, for an unlimited redirect of a link in memory. */
+  /**
+   * The answer to `request`; a value, not a promise, for an unlimited redirect of a link in memory.
+   * UNRESOLVED (compare by identity) when `resolve` or `reserve` threw Unresolved.
+   */
   serve(request: RedirectRequest): MaybePromise<RedirectAnswer> {
     try {
       const limit = this.limit;
@@ -238,6 +256,7 @@ export class RedirectHandler {
   }
 
   private fail(request: RedirectRequest, error: unknown): RedirectAnswer {
+    if (error instanceof Unresolved) return UNRESOLVED;
     const { url, requestId } = request;
     // An unreachable database is an outage (503, reported once), not a bug to log per request.
     const outage: DomainError | undefined = this.deps.translate(error);

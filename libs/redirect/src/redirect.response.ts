@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { DomainError } from '@app/core';
 import { PROBLEM_CONTENT_TYPE, problemFor, toProblem } from '@app/http';
 
@@ -77,4 +78,20 @@ export function failureResponse(error: unknown, url: string, requestId: string):
     headers: { 'cache-control': 'no-store', 'content-type': PROBLEM_CONTENT_TYPE },
     body: JSON.stringify(problemFor(url, requestId, problem)),
   };
+}
+
+/** Writes `answer` on Node's response (the api's front, the edge), unless the client is gone. */
+export function writeRedirectAnswer(
+  response: ServerResponse,
+  requestId: string,
+  answer: RedirectAnswer,
+): void {
+  // The client may be gone while the answer was being looked up.
+  if (response.destroyed) return;
+  response.writeHead(answer.status, {
+    'x-request-id': requestId,
+    ...answer.headers,
+    'content-length': answer.body === undefined ? 0 : Buffer.byteLength(answer.body),
+  });
+  response.end(answer.body);
 }
