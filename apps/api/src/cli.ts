@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, withLocalCodeSecret } from '@app/config';
+import { withTimeout } from '@app/core';
 import {
   buildDataSourceOptions,
   pendingMigrations,
@@ -204,6 +205,10 @@ async function warmCache(
   const redis = createRedis(config.redis);
   const caches = new CacheFactory(config.cache, config.redis, logger, redis);
   try {
+    if (redis.status !== 'ready') {
+      const connected = new Promise((done) => redis.once('ready', done));
+      await withTimeout(connected, config.redis.connectTimeoutMs).catch(() => undefined);
+    }
     const repository = new LinksRepository(
       dataSource,
       new ReplicaReads(dataSource, config.database, logger),

@@ -190,6 +190,11 @@ export class TwoTierCache<T extends object> {
     return entry !== undefined && entry !== ABSENT;
   }
 
+  /** True while there is a shared tier and it is known to be down. */
+  get sharedDown(): boolean {
+    return this.options.shared !== undefined && !this.options.shared.available;
+  }
+
   /** How many entries L1 holds at most (0 when it is off). */
   get localCapacity(): number {
     return this.l1 ? this.options.l1MaxEntries : 0;

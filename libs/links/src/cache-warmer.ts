@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TwoTierCache } from '@app/caching';
 import { CODE_PATTERN } from './alias-policy';
+import { cacheUnavailable } from './links.errors';
 import type { RedirectTarget } from './link-cache';
 import { LinksRepository } from './links.repository';
 import { LinksService } from './links.service';
@@ -83,7 +84,21 @@ export class CacheWarmer {
     this.cache = links.linkCache;
   }
 
+  /**
+   * Warms the links of `selection`. While Redis is down (at the start, or a batch failed because it
+   * went away) it fails with 503 SERVICE_UNAVAILABLE; what was written stays written.
+   */
   async warm(selection: WarmSelection, options: WarmOptions = {}): Promise<WarmResult> {
+    if (this.cache.sharedDown) throw cacheUnavailable();
+    try {
+      return await this.warmBatches(selection, options);
+    } catch (error) {
+      if (this.cache.sharedDown) throw cacheUnavailable();
+      throw error;
+    }
+  }
+
+  private async warmBatches(selection: WarmSelection, options: WarmOptions): Promise<WarmResult> {
     const started = performance.now();
     const totals = { links: 0, written: 0, keptNewer: 0, missing: 0, invalid: 0, l1: 0 };
     const local = options.l1 ?? false;

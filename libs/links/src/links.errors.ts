@@ -22,6 +22,17 @@ export const visitLimitUnavailable = (code: string): DomainError =>
     { 'retry-after': String(VISIT_LIMIT_RETRY_AFTER_SECONDS) },
   );
 
+/** Seconds before a warm-up is worth trying again while Redis is away. */
+const CACHE_RETRY_AFTER_SECONDS = 5;
+
+export const cacheUnavailable = (): DomainError =>
+  new DomainError(
+    'SERVICE_UNAVAILABLE',
+    'The shared cache (Redis) cannot be reached: nothing to warm just now; try again shortly.',
+    {},
+    { 'retry-after': String(CACHE_RETRY_AFTER_SECONDS) },
+  );
+
 export const urlNotAllowed = (detail: string): DomainError =>
   new DomainError('URL_NOT_ALLOWED', detail);
 
