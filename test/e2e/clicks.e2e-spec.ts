@@ -6,7 +6,7 @@ import {
   exactlyOnce,
   fireRedirects,
   OwnRedis,
-  pairs,
+  pipelineIdle,
   storedClicks,
   storedIndexes,
   uniqueName,
@@ -91,6 +91,14 @@ const storedAtLeast = (db: TestDatabase, code: string, n: number, intervalMs = 2
     { timeoutMs: LAND_MS, intervalMs, what: `${n} clicks stored for ${code}` },
   );
 
+/** The run's route, for pipelineIdle. */
+const pipelineOf = ({ apiUrl, transport, names }: Pipeline): Promise<boolean> =>
+  pipelineIdle(
+    transport === 'redis-streams'
+      ? { apiUrls: [apiUrl], stream: `snip-test:${names.stream}` }
+      : { apiUrls: [apiUrl], queue: names.queue },
+  );
+
 /** Where a run's events travel: the api that publishes them, and the broker that carries them. */
 interface Pipeline {
   readonly apiUrl: string;
@@ -98,43 +106,11 @@ interface Pipeline {
   readonly names: Names;
 }
 
-/**
- * Whether nothing is on its way any more: the api holds no event, and the broker has none that a
- * worker has not taken and acknowledged (Redis: every entry delivered and none pending; RabbitMQ:
- * no message ready). Acknowledgements come only after the insert committed, so once it holds, no
- * row can still come.
- */
-async function pipelineIdle({ apiUrl, transport, names }: Pipeline): Promise<boolean> {
-  if ((await metric(apiUrl, 'snip_clicks_buffered')) !== 0) return false;
-  if (transport === 'redis-streams') {
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const key = `snip-test:${names.stream}`;
-      const stream = pairs((await redis.xinfo('STREAM', key)) as unknown[]);
-      const groups = ((await redis.xinfo('GROUPS', key)) as unknown[][]).map(pairs);
-      return groups.every(
-        (group) =>
-          group.get('pending') === 0 &&
-          group.get('last-delivered-id') === stream.get('last-generated-id'),
-      );
-    } finally {
-      redis.disconnect();
-    }
-  }
-  const connection = await amqp.connect(RABBITMQ_URL);
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.checkQueue(names.queue)).messageCount === 0;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
 /** Stored rows for `code` once they reach `n` and nothing more is on its way. */
 async function landed(db: TestDatabase, code: string, n: number, pipeline: Pipeline) {
   await storedAtLeast(db, code, n);
   // A straggler (a duplicate, or worse) would come from what the api or the broker still holds.
-  await eventually(() => pipelineIdle(pipeline), {
+  await eventually(() => pipelineOf(pipeline), {
     timeoutMs: LAND_MS,
     intervalMs: 250,
     what: 'the api and the broker to hold no more events',

@@ -4,7 +4,7 @@ import {
   exactlyOnce,
   fireRedirects,
   OwnRedis,
-  pairs,
+  pipelineIdle,
   storedClicks,
   storedIndexes,
   uniqueName,
@@ -108,33 +108,6 @@ describe.each<Transport>(['redis-streams', 'rmq'])(
       await connection.close().catch(() => undefined);
     }
 
-    /** Nothing on its way: the api holds no event, and the broker none not taken and acknowledged. */
-    async function pipelineIdle(): Promise<boolean> {
-      if ((await metric(theApi().url, 'snip_clicks_buffered')) !== 0) return false;
-      if (transport === 'redis-streams') {
-        const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-        try {
-          const key = `${prefix}${stream}`;
-          const info = pairs((await redis.xinfo('STREAM', key)) as unknown[]);
-          const groups = ((await redis.xinfo('GROUPS', key)) as unknown[][]).map(pairs);
-          return groups.every(
-            (group) =>
-              group.get('pending') === 0 &&
-              group.get('last-delivered-id') === info.get('last-generated-id'),
-          );
-        } finally {
-          redis.disconnect();
-        }
-      }
-      const connection = await amqp.connect(RABBITMQ_URL);
-      try {
-        const channel = await connection.createChannel();
-        return (await channel.checkQueue(queue)).messageCount === 0;
-      } finally {
-        await connection.close().catch(() => undefined);
-      }
-    }
-
     const readiness = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
       const res = await fetch(`${theApi().url}/health/ready`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -230,11 +203,19 @@ describe.each<Transport>(['redis-streams', 'rmq'])(
           { timeoutMs: CATCH_UP_MS, intervalMs: 250, what: `${n} clicks stored for ${code}` },
         );
       }
-      await eventually(pipelineIdle, {
-        timeoutMs: CATCH_UP_MS,
-        intervalMs: 250,
-        what: 'the api and the broker to hold no more events',
-      });
+      await eventually(
+        () =>
+          pipelineIdle(
+            transport === 'redis-streams'
+              ? { apiUrls: [theApi().url], stream: `${prefix}${stream}` }
+              : { apiUrls: [theApi().url], queue },
+          ),
+        {
+          timeoutMs: CATCH_UP_MS,
+          intervalMs: 250,
+          what: 'the api and the broker to hold no more events',
+        },
+      );
       for (const [code, n] of sent) {
         expect(await storedClicks(databaseUrl, code)).toEqual({
           rows: n,

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { fireRedirects, OwnRedis, pairs, uniqueName } from '../support/clicks';
+import { fireRedirects, OwnRedis, pipelineIdle, uniqueName } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { expectProblem, LinksClient, type LinkBody } from '../support/http';
-import { metric, uniquePrefix } from '../support/metrics';
+import { uniquePrefix } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
@@ -66,24 +66,6 @@ describe('visit counts and caps across processes', () => {
     await db?.drop();
   });
 
-  /** Whether every api has sent its events and the worker group has taken and acked them all. */
-  async function pipelineIdle(): Promise<boolean> {
-    for (const api of apis) if ((await metric(api.url, 'snip_clicks_buffered')) !== 0) return false;
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const key = `${prefix}${stream}`;
-      const info = pairs((await redis.xinfo('STREAM', key)) as unknown[]);
-      const groups = ((await redis.xinfo('GROUPS', key)) as unknown[][]).map(pairs);
-      return groups.every(
-        (group) =>
-          group.get('pending') === 0 &&
-          group.get('last-delivered-id') === info.get('last-generated-id'),
-      );
-    } finally {
-      redis.disconnect();
-    }
-  }
-
   const link = async (code: string): Promise<LinkBody> =>
     (await (await new LinksClient(apis[0]!.url).get(code)).json()) as LinkBody;
 
@@ -99,11 +81,14 @@ describe('visit counts and caps across processes', () => {
       (body) => body.clicks >= n,
       { timeoutMs: LAND_MS, intervalMs: 250, what: `${n} clicks counted for ${code}` },
     );
-    await eventually(pipelineIdle, {
-      timeoutMs: LAND_MS,
-      intervalMs: 250,
-      what: 'the apis and the stream to hold no more events',
-    });
+    await eventually(
+      () => pipelineIdle({ apiUrls: apis.map((api) => api.url), stream: `${prefix}${stream}` }),
+      {
+        timeoutMs: LAND_MS,
+        intervalMs: 250,
+        what: 'the apis and the stream to hold no more events',
+      },
+    );
     return (await link(code)).clicks;
   }
 

@@ -1,3 +1,5 @@
+import * as amqp from 'amqplib';
+import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,7 +8,9 @@ import { join } from 'node:path';
 import { query } from './database';
 import { eventually } from './eventually';
 import { LinksClient, type LinkBody } from './http';
+import { metric } from './metrics';
 import { freePort } from './ports';
+import { RABBITMQ_URL, REDIS_URL } from './services';
 
 class PortTakenError extends Error {
   constructor() {
@@ -93,7 +97,7 @@ export async function storedClicks(databaseUrl: string, code: string): Promise<S
     rollup: string | null;
   }>(
     databaseUrl,
-    `SELECT count(*) AS rows, count(DISTINCT c.id) AS ids, count(DISTINCT c.referrer) AS referrers,
+    `SELECT count(c.id) AS rows, count(DISTINCT c.id) AS ids, count(DISTINCT c.referrer) AS referrers,
             (SELECT sum(total) FROM click_daily_rollups r WHERE r.link_id = l.id) AS rollup
        FROM links l LEFT JOIN clicks c ON c.link_id = l.id
       WHERE l.code = $1
@@ -267,4 +271,42 @@ export function pairs(flat: readonly unknown[]): Map<unknown, unknown> {
   const map = new Map<unknown, unknown>();
   for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
   return map;
+}
+
+/** Where click events travel: the apis that publish them, and the broker queue or stream. */
+export type ClickRoute =
+  | { readonly apiUrls: readonly string[]; readonly stream: string }
+  | { readonly apiUrls: readonly string[]; readonly queue: string };
+
+/**
+ * Whether nothing is on its way any more: every api holds no event, and the broker has none that a
+ * worker has not taken and acknowledged (Redis: every entry of `stream`, the full key, delivered
+ * and none pending; RabbitMQ: no message ready in `queue`). Acknowledgements come only after the
+ * insert committed, so once it holds, no row can still come.
+ */
+export async function pipelineIdle(route: ClickRoute): Promise<boolean> {
+  for (const url of route.apiUrls) {
+    if ((await metric(url, 'snip_clicks_buffered')) !== 0) return false;
+  }
+  if ('stream' in route) {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const stream = pairs((await redis.xinfo('STREAM', route.stream)) as unknown[]);
+      const groups = ((await redis.xinfo('GROUPS', route.stream)) as unknown[][]).map(pairs);
+      return groups.every(
+        (group) =>
+          group.get('pending') === 0 &&
+          group.get('last-delivered-id') === stream.get('last-generated-id'),
+      );
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const connection = await amqp.connect(RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    return (await channel.checkQueue(route.queue)).messageCount === 0;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }
