@@ -291,3 +291,64 @@ describe('the edge with Redis down', () => {
     });
   });
 });
+
+describe('the edge and the api under one redirect limit', () => {
+  const prefix = `${uniqueName('snip-edge-limit')}:`;
+  let db: TestDatabase;
+  let api: SpawnedApi;
+  let edge: SpawnedEdge;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('snip_edge_limit');
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      CLICKS_TRANSPORT: 'redis-streams',
+      CLICKS_STREAM: uniqueName('clicks'),
+      TRUSTED_PROXIES: '127.0.0.1',
+      REDIRECT_RATE_LIMIT_PER_MIN: '5',
+      RATE_LIMIT_EXEMPT_LOOPBACK: 'false',
+    };
+    api = await spawnApi({ env });
+    edge = await spawnEdge({ ...env, EDGE_UPSTREAM_URL: api.url });
+  }, 120_000);
+
+  afterAll(async () => {
+    await edge?.stop();
+    await api?.stop();
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    await db?.drop();
+  });
+
+  it('counts redirects answered by either against the same per-IP limit', async () => {
+    const { code } = await new LinksClient(api.url).create({ url: 'https://example.com/limit' });
+    // A code the edge does not find in Redis is forwarded after the edge counted it: the api
+    // counts it again. Here it is in L2, as the api wrote it on create.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      await eventually(async () => (await redis.exists(`${prefix}cache:link:${code}`)) === 1);
+    } finally {
+      redis.disconnect();
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const base = i % 2 === 0 ? edge.url : api.url;
+      const res = await fetch(`${base}/${code}`, { redirect: 'manual' });
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    // Never more than the limit in all. One less when the edge's first look-up was forwarded
+    // (counted by both): a miss costs the client one extra count.
+    const redirected = statuses.filter((s) => s === 302).length;
+    expect(redirected).toBeLessThanOrEqual(5);
+    expect(redirected).toBeGreaterThanOrEqual(4);
+    expect(statuses.slice(redirected)).toEqual(Array(8 - redirected).fill(429));
+  });
+});

@@ -17,6 +17,7 @@ import {
   type RedirectAnswer,
 } from '@app/redirect';
 import { closeRedis, createRedis, redisHealth, watchRedis } from '@app/redis';
+import { hit, RedisThrottlerStorage } from '@app/throttling';
 import type { EdgeAppConfig } from './config';
 import { Upstream, type ForwardReason } from './upstream';
 
@@ -63,6 +64,7 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
   const visits = new RedisVisitCounter(redis, config.redis.keyPrefix, (linkId) =>
     Promise.reject(new Unresolved(linkId)),
   );
+  const limits = new RedisThrottlerStorage(redis, config.redis.keyPrefix);
   const clicks = new ClickRecording(
     brokerTransport(config.clicks, config.redis, logger),
     config.clickPublisher,
@@ -81,6 +83,12 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
     logger,
     forwardQuery: config.links.forwardQuery,
     permanentRedirectMaxAge: config.links.permanentRedirectMaxAge,
+    // The api's per-IP redirect limit, on the same counters in Redis: one limit for both.
+    limit: {
+      perMinute: config.throttle.redirectPerMinute,
+      exemptLoopback: config.throttle.exemptLoopback,
+      hit: (tracker, limit, windowMs) => hit(limits, 'redirect', tracker, limit, windowMs),
+    },
   });
   const upstream = new Upstream({
     url: config.edge.upstreamUrl,
