@@ -204,6 +204,7 @@ describe('HTTP surface: paths, request ids, health, docs', () => {
       expect(Object.keys(doc.components.schemas.CreateLinkDto!.properties!).sort()).toEqual([
         'alias',
         'expiresAt',
+        'maxClicks',
         'redirectType',
         'url',
       ]);

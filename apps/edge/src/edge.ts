@@ -16,7 +16,7 @@ import {
   writeRedirectAnswer,
   type RedirectAnswer,
 } from '@app/redirect';
-import { closeRedis, createRedis, redisHealth, watchRedis } from '@app/redis';
+import { closeRedis, createRedis, redisHealth, redisReady, watchRedis } from '@app/redis';
 import { hit, RedisThrottlerStorage } from '@app/throttling';
 import type { EdgeAppConfig } from './config';
 import { Upstream, type ForwardReason } from './upstream';
@@ -225,6 +225,13 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
   };
   try {
     await caches.onModuleInit();
+    // Serving before Redis is connected would forward every hit as a miss: wait for it, bounded.
+    if (!(await redisReady(redis, config.redis.connectTimeoutMs))) {
+      logger.warn(
+        { waitedMs: config.redis.connectTimeoutMs },
+        'Redis not ready at start; forwarding to the api until it is',
+      );
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: config.edge.port, host: config.app.host }, () => {

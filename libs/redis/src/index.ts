@@ -1,3 +1,3 @@
-export { closeRedis, createRedis, ReleasingScript, sendReleasing } from './redis';
+export { closeRedis, createRedis, redisReady, ReleasingScript, sendReleasing } from './redis';
 export { redisHealth, RedisHealth, watchRedis } from './redis-health';
 export { REDIS, RedisModule } from './redis.module';

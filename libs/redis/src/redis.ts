@@ -79,3 +79,21 @@ export class ReleasingScript {
     }
   }
 }
+
+/**
+ * Resolves true once `redis` is connected and ready, or false after `timeoutMs`: a start-up that
+ * should not serve before Redis answers (every look-up would count as a miss) waits, bounded.
+ */
+export function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.once('ready', onReady);
+  });
+}
