@@ -8,7 +8,7 @@ import { eventually } from '../support/eventually';
 import { expectProblem, type LinkBody } from '../support/http';
 import { api as call, metric, visit } from '../support/metrics';
 import { freePort } from '../support/ports';
-import { runCli, spawnApi, type SpawnedApi } from '../support/process';
+import { runCli, spawnApi, spawnEdge, type SpawnedApi } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
 
@@ -212,5 +212,30 @@ describe('cache warm-up', () => {
     // The sixth was not warmed: its first redirect misses L1.
     expect((await visit(booted.url, codes[5]!)).status).toBe(302);
     expect((await l1Hits(booted.url)) - before).toBe(5);
+  }, 60_000);
+
+  it('CACHE_WARM_ON_BOOT_TOP: an edge listens with the hot set of the last top-N warm-up in its L1', async () => {
+    // The edge has no database: it ranks nothing itself, it loads what `cache:warm --top` recorded.
+    const top = await cli(['--top', '5', '--json']);
+    expect(top.code).toBe(0);
+    const stream = `clicks-${randomBytes(4).toString('hex')}`;
+    const edge = await spawnEdge({
+      ...env,
+      EDGE_UPSTREAM_URL: api.url,
+      CLICKS_TRANSPORT: 'redis-streams',
+      CLICKS_STREAM: stream,
+      CACHE_WARM_ON_BOOT_TOP: '5',
+    });
+    try {
+      const before = await l1Hits(edge.url);
+      for (const code of codes.slice(0, 5)) expect((await visit(edge.url, code)).status).toBe(302);
+      expect((await l1Hits(edge.url)) - before).toBe(5);
+      // The sixth was not in the hot set: its first redirect misses L1.
+      expect((await visit(edge.url, codes[5]!)).status).toBe(302);
+      expect((await l1Hits(edge.url)) - before).toBe(5);
+    } finally {
+      await edge.stop();
+      await redis.del(`${prefix}${stream}`);
+    }
   }, 60_000);
 });

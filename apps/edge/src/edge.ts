@@ -1,11 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, register } from 'prom-client';
-import { CacheFactory } from '@app/caching';
+import { CacheFactory, type TwoTierCache } from '@app/caching';
 import { brokerTransport, ClickRecording } from '@app/clicks';
-import { thenMaybe } from '@app/core';
+import { thenMaybe, withTimeout } from '@app/core';
 import { HttpFront, requestIdOf } from '@app/http';
-import { LINK_CACHE, linkCacheCodec, RedisVisitCounter, resolution } from '@app/links';
+import {
+  LINK_CACHE,
+  linkCacheCodec,
+  RedisVisitCounter,
+  resolution,
+  type RedirectTarget,
+} from '@app/links';
 import { counter, type Logger } from '@app/observability';
 import {
   codeEnd,
@@ -232,6 +238,7 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
         'Redis not ready at start; forwarding to the api until it is',
       );
     }
+    await warmOnBoot(links, config.cache, logger);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: config.edge.port, host: config.app.host }, () => {
@@ -256,4 +263,29 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
       await release();
     },
   };
+}
+
+/**
+ * CACHE_WARM_ON_BOOT_TOP on the edge: before it listens, its L1 takes the first N codes of the hot
+ * set the last top-N warm-up recorded in Redis (the edge has no database to rank them). Bounded by
+ * CACHE_WARM_ON_BOOT_TIMEOUT_MS; a failure or time-out starts it with what it loaded.
+ */
+async function warmOnBoot(
+  links: TwoTierCache<RedirectTarget>,
+  cache: EdgeAppConfig['cache'],
+  logger: Logger,
+): Promise<void> {
+  const top = cache.warmOnBootTop;
+  if (top === 0) return;
+  const started = performance.now();
+  try {
+    const loaded = await withTimeout(links.warmLocalFromHot(top), cache.warmOnBootTimeoutMs);
+    const durationMs = Math.round(performance.now() - started);
+    logger.info({ top, loaded, durationMs }, 'cache warmed on boot');
+  } catch (error) {
+    logger.warn(
+      { err: error, top, timeoutMs: cache.warmOnBootTimeoutMs },
+      'boot cache warm-up cut short: starting with what it loaded',
+    );
+  }
 }
