@@ -2,17 +2,20 @@
 # Makes sure the command-line tools the tests and benchmarks use are installed:
 #   wrk       the redirect benchmark's load generator (Debian package `wrk`)
 #   promtool  checks the /metrics exposition in the e2e tests (Debian package `prometheus`)
+#   nginx     the reverse proxy of deploy/nginx/snip.conf, started by test/e2e/nginx.e2e-spec.ts
+#             on a free port as a child process (Debian package `nginx`; its service is not started)
 # Silent for a tool that is already there; otherwise installs its package with apt-get, as root or
 # through sudo (never waiting for a password without a terminal).
-# Usage: scripts/tools.sh wrk|promtool...
+# Usage: scripts/tools.sh wrk|promtool|nginx...
 set -euo pipefail
 
 package_of() {
   case "$1" in
     wrk) echo wrk ;;
     promtool) echo prometheus ;;
+    nginx) echo nginx ;;
     *)
-      echo "tools: unknown tool '$1' (known: wrk, promtool)" >&2
+      echo "tools: unknown tool '$1' (known: wrk, promtool, nginx)" >&2
       return 1
       ;;
   esac
@@ -21,7 +24,7 @@ package_of() {
 missing=()
 for tool in "$@"; do
   package="$(package_of "$tool")"
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
+  command -v "$tool" >/dev/null 2>&1 || [[ -x "/usr/sbin/$tool" ]] || missing+=("$package")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
@@ -40,6 +43,14 @@ fi
 
 echo "tools: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (nginx on port 80) must not start it: the tests run their own instance.
+# A policy-rc.d answering 101 tells invoke-rc.d not to start services while we install.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+  "${as_root[@]}" chmod 755 "$policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
 # --no-install-recommends: promtool needs only the prometheus binaries, not its service setup.
 if ! "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
   # A fresh machine may have no package lists yet.
@@ -47,7 +58,7 @@ if ! "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]
   "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 for tool in "$@"; do
-  command -v "$tool" >/dev/null 2>&1 || {
+  command -v "$tool" >/dev/null 2>&1 || [[ -x "/usr/sbin/$tool" ]] || {
     echo "tools: $tool is still missing after installing its package" >&2
     exit 1
   }
