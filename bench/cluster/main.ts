@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { freePort, startApi, startProcess, type Api } from '../support/processes';
 
 /**
  * One api process against WEB_CONCURRENCY=2 on the same machine, in the same run: both apis are
@@ -18,7 +18,6 @@ import { Client } from 'pg';
  */
 
 const ROOT = process.cwd();
-const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
 const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -29,82 +28,6 @@ const LINKS = 10_000;
 const HOT_URL = 'https://example.com/spring-sale?utm_source=bench';
 
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
-
-interface Api {
-  readonly url: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => done(port));
-    });
-  });
-}
-
-/** A process that is ready once a line of its output matches `ready` (bounded: 60 s). */
-function startProcess(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ match: RegExpExecArray; pid: number; stop(): Promise<void> }> {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  let output = '';
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${command}: no start:\n${output}`)), 60_000);
-    let found = false;
-    const onData = (chunk: Buffer): void => {
-      if (found) return;
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (!match) return;
-      found = true;
-      clearTimeout(timer);
-      done({
-        match,
-        pid: child.pid!,
-        async stop() {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(() => fail(new Error(`${command} exited before it was ready:\n${output}`)));
-  });
-}
-
-async function startApi(env: Record<string, string>): Promise<Api> {
-  const started = await startProcess(
-    process.execPath,
-    [API_MAIN],
-    {
-      SNIP_PROFILE: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SHORT_CODE_SECRET: 'bench-secret-0123456789abcdef',
-      LOG_LEVEL: 'info',
-      SWAGGER_ENABLED: 'false',
-      REDIRECT_ACCESS_LOG_SAMPLE_RATE: '0',
-      ...env,
-    },
-    /"url":"(http:\/\/[^"]+)".*snip api listening/,
-  );
-  return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
-}
 
 interface Measurement {
   readonly rps: number;

@@ -1,10 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { freePort } from '../support/processes';
 
 /**
  * The edge benchmark (issue 12): the built edge (apps/edge) against yardsticks measured side by
@@ -222,17 +222,6 @@ async function paced(label: string, target: Target, rate: number) {
   const run = await wrk(label, target, SECONDS + PACED_SKIP_SECONDS, connections, rate);
   const steady = run.steady ?? { rps: 0, p50: Number.NaN, p99: Number.NaN };
   return { rate, connections, ...steady, reached: steady.rps / rate };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createNetServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => done(port));
-    });
-  });
 }
 
 /** A redis-server of the bench's own (the shared one is left alone), not pinned. */

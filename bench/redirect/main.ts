@@ -1,10 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { freePort } from '../support/processes';
 
 /**
  * The redirect benchmark: starts a bare Fastify yardstick and the built api (real PostgreSQL and
@@ -492,18 +492,6 @@ function chooseScenarios(scenarios: Scenario[]): Scenario[] {
     throw new Error(`BENCH_SCENARIOS matches no scenario of:\n${names.join('\n')}`);
   }
   return chosen;
-}
-
-/** A free loopback TCP port. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createNetServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => done(port));
-    });
-  });
 }
 
 /**

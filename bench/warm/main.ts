@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { startApi, type Api } from '../support/processes';
 
 /**
  * The cache warm-up of 100,000 links on the api, and what redirects see meanwhile: one api, one
@@ -12,8 +11,6 @@ import { Client } from 'pg';
  *   BENCH_WARM_LINKS=20000 npm run bench:warm
  */
 
-const ROOT = process.cwd();
-const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LINKS = Number(process.env.BENCH_WARM_LINKS ?? 100_000);
@@ -21,71 +18,6 @@ const IN_FLIGHT = 4;
 const BASELINE_MS = 3000;
 
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
-
-interface Api {
-  readonly url: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-/** A process that is ready once a line of its output matches `ready` (bounded: 60 s). */
-function startProcess(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ match: RegExpExecArray; pid: number; stop(): Promise<void> }> {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  let output = '';
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${command}: no start:\n${output}`)), 60_000);
-    let found = false;
-    const onData = (chunk: Buffer): void => {
-      if (found) return;
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (!match) return;
-      found = true;
-      clearTimeout(timer);
-      done({
-        match,
-        pid: child.pid!,
-        async stop() {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(() => fail(new Error(`${command} exited before it was ready:\n${output}`)));
-  });
-}
-
-async function startApi(env: Record<string, string>): Promise<Api> {
-  const started = await startProcess(
-    process.execPath,
-    [API_MAIN],
-    {
-      SNIP_PROFILE: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SHORT_CODE_SECRET: 'bench-secret-0123456789abcdef',
-      LOG_LEVEL: 'info',
-      SWAGGER_ENABLED: 'false',
-      REDIRECT_ACCESS_LOG_SAMPLE_RATE: '0',
-      ...env,
-    },
-    /"url":"(http:\/\/[^"]+)".*snip api listening/,
-  );
-  return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
-}
 
 /** Redirects of `code`, IN_FLIGHT at a time, until `until` settles (or `ms` pass); latencies in ms. */
 async function redirects(url: string, code: string, until: Promise<unknown>): Promise<number[]> {

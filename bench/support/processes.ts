@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+
+/** What the benchmarks share: free ports, and built snip processes started and stopped. */
+
+const ROOT = process.cwd();
+const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
+
+export interface Api {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/** A process that is ready once a line of its output matches `ready` (bounded: 60 s). */
+export function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ match: RegExpExecArray; pid: number; stop(): Promise<void> }> {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  let output = '';
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${command}: no start:\n${output}`)), 60_000);
+    let found = false;
+    const onData = (chunk: Buffer): void => {
+      if (found) return;
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (!match) return;
+      found = true;
+      clearTimeout(timer);
+      done({
+        match,
+        pid: child.pid!,
+        async stop() {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => fail(new Error(`${command} exited before it was ready:\n${output}`)));
+  });
+}
+
+export async function startApi(env: Record<string, string>): Promise<Api> {
+  const started = await startProcess(
+    process.execPath,
+    [API_MAIN],
+    {
+      SNIP_PROFILE: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SHORT_CODE_SECRET: 'bench-secret-0123456789abcdef',
+      LOG_LEVEL: 'info',
+      SWAGGER_ENABLED: 'false',
+      REDIRECT_ACCESS_LOG_SAMPLE_RATE: '0',
+      ...env,
+    },
+    /"url":"(http:\/\/[^"]+)".*snip api listening/,
+  );
+  return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
+}
