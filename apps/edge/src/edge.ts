@@ -13,15 +13,7 @@ import {
   type RedirectTarget,
 } from '@app/links';
 import { counter, type Logger } from '@app/observability';
-import {
-  codeEnd,
-  REDIRECT_ROUTE,
-  RedirectHandler,
-  Unresolved,
-  UNRESOLVED,
-  writeRedirectAnswer,
-  type RedirectAnswer,
-} from '@app/redirect';
+import { codeEnd, REDIRECT_ROUTE, RedirectHandler, serveRedirect, Unresolved } from '@app/redirect';
 import { closeRedis, createRedis, redisHealth, redisReady, watchRedis } from '@app/redis';
 import { hit, RedisThrottlerStorage } from '@app/throttling';
 import type { EdgeAppConfig } from './config';
@@ -180,31 +172,9 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
       forward(request, response, 'redis_down', requestId);
       return true;
     }
-    const started = performance.now();
-    const write = (answer: RedirectAnswer): void => {
-      if (answer === UNRESOLVED) {
-        forward(request, response, 'miss', requestId);
-        return;
-      }
-      writeRedirectAnswer(response, requestId, answer);
-      front.observe(
-        method,
-        REDIRECT_ROUTE,
-        answer.status,
-        url,
-        requestId,
-        performance.now() - started,
-      );
-    };
-    const answer = redirects.serve({
-      method,
-      url,
-      ip: front.clientIp(request),
-      headers: request.headers,
-      requestId,
-    });
-    if (answer instanceof Promise) void answer.then(write);
-    else write(answer);
+    serveRedirect(redirects, front, request, response, requestId, () =>
+      forward(request, response, 'miss', requestId),
+    );
     return true;
   });
 

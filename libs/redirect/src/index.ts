@@ -1,9 +1,3 @@
-export {
-  codeEnd,
-  REDIRECT_ROUTE,
-  RedirectHandler,
-  Unresolved,
-  UNRESOLVED,
-} from './redirect.handler';
+export { codeEnd, REDIRECT_ROUTE, RedirectHandler, Unresolved } from './redirect.handler';
 export type { RedirectAnswer } from './redirect.response';
-export { writeRedirectAnswer } from './redirect.response';
+export { serveRedirect } from './redirect.serve';

@@ -1,11 +1,5 @@
 import { requestIdOf, type FrontHandler, type HttpFront } from '@app/http';
-import {
-  codeEnd,
-  REDIRECT_ROUTE,
-  writeRedirectAnswer,
-  type RedirectAnswer,
-  type RedirectHandler,
-} from '@app/redirect';
+import { codeEnd, serveRedirect, type RedirectHandler } from '@app/redirect';
 
 /**
  * The redirect ahead of Fastify (see HttpFront): `GET`/`HEAD /<code>[?query]` written straight on
@@ -25,29 +19,7 @@ export function redirectFront(
     const end = codeEnd(url);
     if (end < 0 || url.length > maxUrlLength) return false;
     if (http.isFixedPath(end === url.length ? url : url.slice(0, end))) return false;
-    const started = performance.now();
-    const requestId = requestIdOf(request);
-    const write = (answer: RedirectAnswer): void => {
-      writeRedirectAnswer(response, requestId, answer);
-      http.observe(
-        method,
-        REDIRECT_ROUTE,
-        answer.status,
-        url,
-        requestId,
-        performance.now() - started,
-      );
-    };
-    const answer = redirects.serve({
-      method,
-      url,
-      ip: http.clientIp(request),
-      headers: request.headers,
-      requestId,
-    });
-    // A link in memory is answered synchronously: no promise, no microtask.
-    if (answer instanceof Promise) void answer.then(write);
-    else write(answer);
+    serveRedirect(redirects, http, request, response, requestIdOf(request));
     return true;
   };
 }
