@@ -2,9 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { freePort } from '../support/processes';
+import { startRedisServer } from '../support/processes';
 
 /**
  * The edge benchmark (issue 12): the built edge (apps/edge) against yardsticks measured side by
@@ -224,41 +223,6 @@ async function paced(label: string, target: Target, rate: number) {
   return { rate, connections, ...steady, reached: steady.rps / rate };
 }
 
-/** A redis-server of the bench's own (the shared one is left alone), not pinned. */
-async function ownRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  process.once('exit', () => child.kill('SIGKILL'));
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      probe.disconnect();
-      if (attempt >= 50) throw error;
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 async function check(url: string, path: string): Promise<void> {
   const res = await fetch(url + path, { redirect: 'manual' });
   if (res.status !== 302) throw new Error(`${url}${path}: expected 302, got ${res.status}`);
@@ -272,7 +236,7 @@ async function main(): Promise<void> {
       .map((n) => n.toFixed(2))
       .join(', ')}`,
   );
-  const redisServer = await ownRedis();
+  const redisServer = await startRedisServer();
   const stamp = Date.now().toString(36);
   const dbName = `snip_bench_edge_${stamp}`;
   const prefix = `bench:${stamp}:`;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { freePort } from '../support/processes';
+import { startRedisServer } from '../support/processes';
 
 /**
  * The redirect benchmark: starts a bare Fastify yardstick and the built api (real PostgreSQL and
@@ -508,41 +508,7 @@ async function ownRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   } catch {
     return { url: 'redis://127.0.0.1:6379', stop: () => Promise.resolve() };
   }
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  // Never left behind, whatever ends the bench.
-  process.once('exit', () => child.kill('SIGKILL'));
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined); // refused until redis-server listens: retried below
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      probe.disconnect();
-      if (attempt >= 50) {
-        child.kill('SIGKILL');
-        throw error;
-      }
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startRedisServer();
 }
 
 /** Asks once for every one of the LINKS codes `<prefix><n>`, 100 at a time, expecting `status`. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -82,4 +83,46 @@ export async function startApi(env: Record<string, string>): Promise<Api> {
     /"url":"(http:\/\/[^"]+)".*snip api listening/,
   );
   return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
+}
+
+/**
+ * A redis-server of the bench's own on a free loopback port, empty and without persistence,
+ * answering PING when this resolves; killed when the bench process exits, whatever ends it.
+ */
+export async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // Never left behind, whatever ends the bench.
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined); // refused until redis-server listens: retried below
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      probe.disconnect();
+      if (attempt >= 50) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+  probe.disconnect();
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
