@@ -1,9 +1,19 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { startRedisServer } from '../support/processes';
+import { hasTaskset, pinnedNode, startProcess, startRedisServer } from '../support/processes';
+import {
+  ensureWrk,
+  median,
+  ms,
+  percent,
+  wrk,
+  wrkFailures as failures,
+  type Measurement,
+  type Target,
+} from '../support/wrk';
 
 /**
  * The edge benchmark (issue 12): the built edge (apps/edge) against yardsticks measured side by
@@ -22,11 +32,9 @@ import { startRedisServer } from '../support/processes';
  *   BENCH_SCENARIOS=1,3 BENCH_SECONDS=8 BENCH_ROUNDS=5 BENCH_CONNECTIONS=50 npm run bench:edge
  */
 
-const ROOT = process.cwd();
 const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
 const EDGE_MAIN = resolve(__dirname, '../../apps/edge/src/main.js');
 const RAW_MAIN = join(__dirname, 'raw.js');
-const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
 const ADMIN_DB = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -38,162 +46,24 @@ const LINKS = 10_000;
 const HOT_URL = 'https://example.com/spring-sale?utm_source=bench';
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? '').split(',').filter(Boolean).map(Number);
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
-const failures: string[] = [];
 
 interface Server {
   readonly url: string;
   stop(): Promise<void>;
 }
 
-/** Spawns node `args` (on core 0 when `pinned`) and resolves with the url its `ready` line names. */
-function startServer(
+/** Starts node `args` (on core 0 when `pinned`); resolves with the url its `ready` line names. */
+async function startServer(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
   pinned = true,
 ): Promise<Server> {
-  const useTaskset = hasTaskset && pinned;
-  const command = useTaskset ? 'taskset' : process.execPath;
-  const argv = useTaskset ? ['-c', '0', process.execPath, ...args] : args;
-  const child: ChildProcess = spawn(command, argv, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  process.once('exit', () => child.kill('SIGKILL'));
-  let output = '';
-  return new Promise<Server>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      if (output.length > 100_000) return;
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        output = ' '.repeat(100_001); // stop collecting
-        done({
-          url: match[1],
-          async stop() {
-            child.kill('SIGTERM');
-            await exited;
-          },
-        });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(() => fail(new Error(`exited before listening:\n${output}`)));
-  });
+  const [command, argv] = pinnedNode(args, pinned);
+  const started = await startProcess(command, argv, env, ready);
+  return { url: started.match[1]!, stop: () => started.stop() };
 }
-
-interface Target {
-  readonly url: string;
-  readonly paths: { readonly fixed: string } | { readonly cycle: string };
-}
-
-interface Measurement {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  /** Paced runs: rate reached after the skipped start, and its latency. */
-  readonly steady?: { readonly rps: number; readonly p50: number; readonly p99: number };
-}
-
-/** wrk with load.lua: a closed loop, or paced at `rate` req/s; every answer must be a 302. */
-function wrk(
-  label: string,
-  target: Target,
-  seconds: number,
-  connections: number,
-  rate = 0,
-): Promise<Measurement> {
-  const url = 'fixed' in target.paths ? target.url + target.paths.fixed : target.url;
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', LOAD_LUA, '--latency', url];
-  const [command = 'wrk', ...argv] = hasTaskset
-    ? ['taskset', '-c', '1', 'wrk', ...args]
-    : ['wrk', ...args];
-  const child = spawn(command, argv, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SNIP_WRK_EXPECT: '302',
-      SNIP_WRK_PREFIX: 'cycle' in target.paths ? target.paths.cycle : '',
-      SNIP_WRK_COUNT: String(LINKS),
-      SNIP_WRK_RATE: String(rate),
-      SNIP_WRK_THREADS: '1',
-      SNIP_WRK_SKIP_MS: String(rate > 0 ? PACED_SKIP_SECONDS * 1000 : 0),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-  return new Promise((done, fail) => {
-    child.once('error', fail);
-    child.once('close', (code) => {
-      clearTimeout(guard);
-      const line = stdout
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined) {
-        fail(new Error(`wrk ${argv.join(' ')}: ${code}\n${stdout}`));
-        return;
-      }
-      const report = JSON.parse(line) as {
-        rps: number;
-        p50_ms: number;
-        p99_ms: number;
-        steady_requests: number;
-        steady_seconds: number;
-        steady_p50_ms: number;
-        steady_p99_ms: number;
-        errors: Record<string, number>;
-        unexpected: number;
-        unexpected_statuses: Record<string, number>;
-      };
-      const { connect = 0, read = 0, write = 0, timeout = 0 } = report.errors;
-      const wrong = connect + read + write + timeout + report.unexpected;
-      if (wrong > 0) {
-        const failure = `${label}: ${wrong} errors or wrong answers ${JSON.stringify({ ...report.errors, statuses: report.unexpected_statuses })}`;
-        failures.push(failure);
-        log(`  ! ${failure}`);
-      }
-      done({
-        rps: report.rps,
-        p50: report.p50_ms,
-        p99: report.p99_ms,
-        ...(rate > 0 && report.steady_seconds > 0
-          ? {
-              steady: {
-                rps: report.steady_requests / report.steady_seconds,
-                p50: report.steady_p50_ms,
-                p99: report.steady_p99_ms,
-              },
-            }
-          : {}),
-      });
-    });
-  });
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-const ms = (value: number): string => value.toFixed(2);
-const percent = (value: number): string => `${(value * 100).toFixed(0)}%`;
 
 /** The yardstick and `target` at full speed, alternating, BENCH_SECONDS / 2 each per round. */
 async function interleaved(label: string, target: Target, yardstick: Target) {
@@ -218,7 +88,10 @@ async function interleaved(label: string, target: Target, yardstick: Target) {
 /** Paced at `rate` req/s (Poisson arrivals, load.lua), latency after the first seconds. */
 async function paced(label: string, target: Target, rate: number) {
   const connections = Math.min(1000, Math.ceil(rate * PACED_WAIT_S));
-  const run = await wrk(label, target, SECONDS + PACED_SKIP_SECONDS, connections, rate);
+  const run = await wrk(label, target, SECONDS + PACED_SKIP_SECONDS, connections, {
+    rate,
+    skipSeconds: PACED_SKIP_SECONDS,
+  });
   const steady = run.steady ?? { rps: 0, p50: Number.NaN, p99: Number.NaN };
   return { rate, connections, ...steady, reached: steady.rps / rate };
 }
@@ -229,7 +102,7 @@ async function check(url: string, path: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), 'wrk'], { stdio: 'inherit' });
+  ensureWrk();
   if (hasTaskset) execFileSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
   log(
     `load average at start: ${loadavg()
@@ -293,6 +166,7 @@ async function main(): Promise<void> {
     for (const server of servers.splice(0)) await server.stop();
   };
   const rows: string[] = [];
+  const latencyRows: string[] = [];
   const wanted = (n: number): boolean => SCENARIOS.length === 0 || SCENARIOS.includes(n);
   try {
     // The api: schema, one hot link through the API (written through to L2), 10,000 more.
@@ -328,6 +202,7 @@ async function main(): Promise<void> {
       yardstickName: string,
       goal: number,
       goalText: string,
+      latencyToo = false,
     ): Promise<void> => {
       await wrk(`${name}, warm-up`, target, WARMUP_SECONDS, CONNECTIONS);
       await wrk(`${yardstickName}, warm-up`, yardstick, 2, CONNECTIONS);
@@ -341,6 +216,15 @@ async function main(): Promise<void> {
         `${ms(half.p50)} / ${ms(half.p99)} at ${half.rate} req/s (${percent(half.reached)} reached, ${half.connections} conn.) |`;
       rows.push(line);
       log(line);
+      if (!latencyToo) return;
+      // The same paced rate through the yardstick: what a client waits more, below saturation.
+      const direct = await paced(`${yardstickName}, same rate`, yardstick, half.rate);
+      const latency =
+        `| ${name} | ${half.rate} | ${ms(half.p50)} / ${ms(half.p99)} | ${yardstickName} | ` +
+        `${ms(direct.p50)} / ${ms(direct.p99)} | +${ms(half.p50 - direct.p50)} ms (${percent(half.p50 / direct.p50)}) | ` +
+        `+${ms(half.p99 - direct.p99)} ms |`;
+      latencyRows.push(latency);
+      log(latency);
     };
 
     if (wanted(1)) {
@@ -373,8 +257,8 @@ async function main(): Promise<void> {
       await check(raw.url, '/bench-1');
       await scenario(
         'L2 hit, 10,000 links, L1 off',
-        { url: edge.url, paths: { cycle: 'bench-' } },
-        { url: raw.url, paths: { cycle: 'bench-' } },
+        { url: edge.url, paths: { cycle: 'bench-', count: LINKS } },
+        { url: raw.url, paths: { cycle: 'bench-', count: LINKS } },
         'raw node:http, one ioredis GET',
         0.8,
         '>= 80%',
@@ -397,6 +281,7 @@ async function main(): Promise<void> {
         'the api directly',
         0.85,
         '>= 85%',
+        true,
       );
       await stopAll();
     }
@@ -407,6 +292,14 @@ async function main(): Promise<void> {
     );
     log('|---|---:|---:|---|---:|---|---|---|');
     for (const row of rows) log(row);
+    if (latencyRows.length > 0) {
+      log('');
+      log(
+        '| scenario | paced req/s | edge p50 / p99 ms | yardstick | yardstick p50 / p99 ms | p50 added (edge / yardstick) | p99 added |',
+      );
+      log('|---|---:|---|---|---|---|---|');
+      for (const row of latencyRows) log(row);
+    }
     log('');
     log(
       `${CONNECTIONS} connections; ${ROUNDS} rounds of yardstick ${Math.round(SECONDS / 2)} s then edge ` +

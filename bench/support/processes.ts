@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -7,6 +7,24 @@ import { resolve } from 'node:path';
 
 const ROOT = process.cwd();
 const API_MAIN = resolve(__dirname, '../../apps/api/src/main.js');
+const EDGE_MAIN = resolve(__dirname, '../../apps/edge/src/main.js');
+
+/** Whether taskset can pin processes to cores (util-linux). */
+export const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** `node args` on core 0 when taskset exists and `pinned`: the command and its arguments. */
+export function pinnedNode(args: string[], pinned = true): [string, string[]] {
+  return hasTaskset && pinned
+    ? ['taskset', ['-c', '0', process.execPath, ...args]]
+    : [process.execPath, args];
+}
 
 export interface Api {
   readonly url: string;
@@ -66,10 +84,12 @@ export function startProcess(
   });
 }
 
-export async function startApi(env: Record<string, string>): Promise<Api> {
+/** The built api on a free port, on core 0 when `pinned` (and taskset exists). */
+export async function startApi(env: Record<string, string>, pinned = false): Promise<Api> {
+  const [command, args] = pinnedNode([API_MAIN], pinned);
   const started = await startProcess(
-    process.execPath,
-    [API_MAIN],
+    command,
+    args,
     {
       SNIP_PROFILE: 'test',
       HOST: '127.0.0.1',
@@ -81,6 +101,29 @@ export async function startApi(env: Record<string, string>): Promise<Api> {
       ...env,
     },
     /"url":"(http:\/\/[^"]+)".*snip api listening/,
+  );
+  return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
+}
+
+/** The built edge on a free port in front of `upstream`, on core 0 when `pinned`. */
+export async function startEdge(
+  upstream: string,
+  env: Record<string, string>,
+  pinned = false,
+): Promise<Api> {
+  const [command, args] = pinnedNode([EDGE_MAIN], pinned);
+  const started = await startProcess(
+    command,
+    args,
+    {
+      SNIP_PROFILE: 'test',
+      HOST: '127.0.0.1',
+      EDGE_PORT: '0',
+      EDGE_UPSTREAM_URL: upstream,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    /"url":"(http:\/\/[^"]+)".*snip edge listening/,
   );
   return { url: started.match[1]!, pid: started.pid, stop: () => started.stop() };
 }
