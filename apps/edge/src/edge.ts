@@ -6,6 +6,7 @@ import { brokerTransport, ClickRecording } from '@app/clicks';
 import { thenMaybe, withTimeout } from '@app/core';
 import { HttpFront, requestIdOf } from '@app/http';
 import {
+  AliasPolicy,
   LINK_CACHE,
   linkCacheCodec,
   RedisVisitCounter,
@@ -81,8 +82,10 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
     logger,
     forwardQuery: config.links.forwardQuery,
     permanentRedirectMaxAge: config.links.permanentRedirectMaxAge,
-    // The api's per-IP redirect limit, on the same counters in Redis: one limit for both.
+    // The api's per-IP redirect limit, on the same counters in Redis: one limit for both. Counted
+    // after the look-up, so that a request forwarded to the api is counted there only.
     limit: {
+      afterLookup: true,
       perMinute: config.throttle.redirectPerMinute,
       exemptLoopback: config.throttle.exemptLoopback,
       hit: (tracker, limit, windowMs) => hit(limits, 'redirect', tracker, limit, windowMs),
@@ -153,6 +156,7 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
     });
   };
 
+  const reserved = new AliasPolicy(config.links.reservedAliases);
   front.use((request, response) => {
     const { method, url } = request;
     if (url === undefined) return false;
@@ -164,7 +168,11 @@ export async function startEdge(config: EdgeAppConfig, logger: Logger): Promise<
       return true;
     }
     if (method !== 'GET' && method !== 'HEAD') return false;
-    if (codeEnd(url) < 0 || url.length > config.app.maxUrlLength) return false;
+    const end = codeEnd(url);
+    if (end < 0 || url.length > config.app.maxUrlLength) return false;
+    // The api's own routes (/docs, /docs-json, /health...) are never codes: forwarded as routes,
+    // without a cache read or a count against the redirect limit.
+    if (reserved.isReserved(url.slice(1, end))) return false;
     const requestId = requestIdOf(request);
     if (!redisUp()) {
       // Neither L1 (its evictions travel through Redis) nor visit counters can be trusted.

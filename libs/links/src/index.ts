@@ -1,4 +1,4 @@
-export { ALIAS_PATTERN, CODE_PATTERN } from './alias-policy';
+export { ALIAS_PATTERN, AliasPolicy, CODE_PATTERN } from './alias-policy';
 export {
   CacheWarmer,
   parseSince,

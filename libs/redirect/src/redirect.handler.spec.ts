@@ -9,6 +9,8 @@ import {
   RedirectHandler,
   type RedirectDependencies,
   type RedirectRequest,
+  UNRESOLVED,
+  Unresolved,
 } from './redirect.handler';
 import type { RedirectAnswer, RedirectOutcome } from './redirect.response';
 
@@ -338,6 +340,31 @@ describe('RedirectHandler.serve', () => {
       const answer = handler.serve(request({ ip: '127.0.0.1' })) as RedirectAnswer;
       expect(answer.status).toBe(302);
       expect(hits).toHaveLength(0);
+    });
+
+    it('counts first by default: a code it cannot resolve is counted all the same', async () => {
+      const { hits, limit } = limitOf([open]);
+      const { handler } = handlerWith(() => Promise.reject(new Unresolved('abc')), { limit });
+      expect(await handler.serve(request())).toBe(UNRESOLVED);
+      expect(hits).toEqual(['ip:203.0.113.7']);
+    });
+
+    it('afterLookup (the edge): an unresolved code is passed on uncounted, a resolved one counted once', async () => {
+      const { hits, limit } = limitOf([open, blocked]);
+      let known = false;
+      const { handler, clicks } = handlerWith(
+        () => (known ? { state: 'active', link: target() } : Promise.reject(new Unresolved('abc'))),
+        { limit: { ...limit, afterLookup: true } },
+      );
+      expect(await handler.serve(request())).toBe(UNRESOLVED);
+      expect(hits).toHaveLength(0);
+      known = true;
+      expect((await handler.serve(request())).status).toBe(302);
+      expect(hits).toHaveLength(1);
+      const over = await handler.serve(request());
+      expect(over.status).toBe(429);
+      expect(hits).toHaveLength(2);
+      expect(clicks).toHaveLength(1);
     });
 
     it('does no limit work at all with a limit of 0', () => {

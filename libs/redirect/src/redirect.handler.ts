@@ -30,6 +30,13 @@ export interface RedirectLimit {
   readonly exemptLoopback: boolean;
   /** Counts one hit of `tracker` against `limit` per `windowMs`. */
   hit(tracker: string, limit: number, windowMs: number): Promise<RateLimitRecord>;
+  /**
+   * Look the code up first and count only a request this process answers itself. For the edge,
+   * whose look-ups are cache reads: a code it cannot resolve goes on to the api, which counts it,
+   * so every redirect is counted once. The api counts first, so that a client over its limit
+   * never costs a database read.
+   */
+  readonly afterLookup?: boolean;
 }
 
 /** What the redirect needs from the rest of snip; no framework in it. */
@@ -114,6 +121,23 @@ const outcomes = () => {
     limit_unavailable: hotCounter(total, { outcome: 'limit_unavailable' }),
   } satisfies Record<string, HotCounter>;
 };
+
+/** The code a redirect request names, its raw query, and the time it is served at. */
+interface Target {
+  readonly code: string;
+  readonly rawQuery: string;
+  readonly now: Date;
+}
+
+function parseTarget(request: RedirectRequest): Target {
+  const { url } = request;
+  const queryAt = url.indexOf('?');
+  return {
+    code: request.code ?? url.slice(1, queryAt < 0 ? url.length : queryAt),
+    rawQuery: queryAt < 0 ? '' : url.slice(queryAt + 1),
+    now: new Date(),
+  };
+}
 
 /**
  * The redirect, whatever server takes the request: limit, resolve, decide, answer. `serve` never
@@ -222,32 +246,45 @@ export class RedirectHandler {
   }
 
   private resolve(request: RedirectRequest): MaybePromise<RedirectOutcome> {
-    const { url } = request;
-    const queryAt = url.indexOf('?');
-    const code = request.code ?? url.slice(1, queryAt < 0 ? url.length : queryAt);
-    const rawQuery = queryAt < 0 ? '' : url.slice(queryAt + 1);
-    const now = new Date();
-    const outcome = thenMaybe(this.deps.resolve(code, now), (resolution) =>
-      this.decide(
-        resolution,
-        code,
-        rawQuery,
-        now,
-        clickVisitor(request.method, request.ip, request.headers),
-      ),
+    const target = parseTarget(request);
+    const outcome = thenMaybe(this.deps.resolve(target.code, target.now), (resolution) =>
+      this.decideFor(request, target, resolution),
     );
     // A promise never resolves to a promise: one that `then` returned settles with its value.
     return outcome as MaybePromise<RedirectOutcome>;
   }
 
+  private decideFor(
+    request: RedirectRequest,
+    target: Target,
+    resolution: Resolution,
+  ): MaybePromise<RedirectOutcome> {
+    return this.decide(
+      resolution,
+      target.code,
+      target.rawQuery,
+      target.now,
+      clickVisitor(request.method, request.ip, request.headers),
+    );
+  }
+
   private async limited(request: RedirectRequest, limit: RedirectLimit): Promise<RedirectAnswer> {
+    // Looked up first (afterLookup): an Unresolved code leaves here before anything is counted.
+    let target: Target | undefined;
+    let resolution: Resolution | undefined;
+    if (limit.afterLookup) {
+      target = parseTarget(request);
+      resolution = await this.deps.resolve(target.code, target.now);
+    }
     const record = await limit.hit(ipTracker(request.ip), limit.perMinute, MINUTE_MS);
     const { headers, error } = rateLimitOutcome(limit.perMinute, record);
     // Problem+json for every client, browsers included: a limit is for clients, not pages.
     const answer = error
       ? failureResponse(error, request.url, request.requestId)
       : redirectResponse(
-          await this.resolve(request),
+          await (target && resolution
+            ? this.decideFor(request, target, resolution)
+            : this.resolve(request)),
           request.url,
           request.headers.accept,
           request.requestId,
