@@ -11,8 +11,14 @@ const IPHONE =
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
 interface Stats {
-  totals: { clicks: number; humanClicks: number; botClicks: number };
-  daily: { day: string; clicks: number }[];
+  totals: {
+    clicks: number;
+    humanClicks: number;
+    botClicks: number;
+    uniqueVisitors: number;
+    humanUniqueVisitors: number;
+  };
+  daily: { day: string; clicks: number; uniqueVisitors: number }[];
   referrers: { value: string | null; clicks: number }[];
   countries: { value: string | null; clicks: number }[];
   browsers: { value: string | null; clicks: number }[];
@@ -57,14 +63,29 @@ describe('link stats, with the in-process (inline) click pipeline', () => {
       (s) => s.totals?.clicks === 30,
       { timeoutMs: 20_000, intervalMs: 200 },
     );
-    expect(all.totals).toEqual({ clicks: 30, humanClicks: 25, botClicks: 5 });
+    // One address (loopback), three user agents: three visitors, the crawler's a bot. The HEAD
+    // requests come from the Chrome visitor, already counted, and a human (decision 51).
+    expect(all.totals).toEqual({
+      clicks: 30,
+      humanClicks: 25,
+      botClicks: 5,
+      uniqueVisitors: 3,
+      humanUniqueVisitors: 2,
+    });
 
     const humans = await stats(api.url, code);
     const today = new Date().toISOString().slice(0, 10);
     expect(humans.to).toBe(today);
     expect(humans.daily).toHaveLength(30);
-    expect(humans.daily.at(-1)).toEqual({ day: today, clicks: 25 });
-    expect(humans.totals).toEqual({ clicks: 25, humanClicks: 25, botClicks: 5 });
+    expect(humans.daily.at(-1)).toEqual({ day: today, clicks: 25, uniqueVisitors: 2 });
+    expect(all.daily.at(-1)).toEqual({ day: today, clicks: 30, uniqueVisitors: 3 });
+    expect(humans.totals).toEqual({
+      clicks: 25,
+      humanClicks: 25,
+      botClicks: 5,
+      uniqueVisitors: 2,
+      humanUniqueVisitors: 2,
+    });
     expect(humans.referrers).toEqual([
       { value: 'www.google.com', clicks: 20 },
       { value: null, clicks: 5 },
@@ -130,9 +151,9 @@ describe('link stats, with the in-process (inline) click pipeline', () => {
     expect(((await missing.json()) as { code: string }).code).toBe('LINK_NOT_FOUND');
     const ranged = await stats(api.url, code, '?from=2030-01-01&to=2030-01-03');
     expect(ranged.daily).toEqual([
-      { day: '2030-01-01', clicks: 0 },
-      { day: '2030-01-02', clicks: 0 },
-      { day: '2030-01-03', clicks: 0 },
+      { day: '2030-01-01', clicks: 0, uniqueVisitors: 0 },
+      { day: '2030-01-02', clicks: 0, uniqueVisitors: 0 },
+      { day: '2030-01-03', clicks: 0, uniqueVisitors: 0 },
     ]);
   });
 });
@@ -149,6 +170,9 @@ describe('the embedded default (PGlite, inline clicks)', () => {
         { timeoutMs: 30_000, intervalMs: 200 },
       );
       expect(result.browsers).toEqual([{ value: 'Chrome', clicks: 10 }]);
+      // The same migrations on PGlite: one browser on one address is one visitor.
+      expect(result.totals.uniqueVisitors).toBe(1);
+      expect(result.daily.at(-1)).toMatchObject({ clicks: 10, uniqueVisitors: 1 });
     } finally {
       await api.stop();
     }

@@ -8,6 +8,7 @@ import {
   OwnRedis,
   pipelineIdle,
   storedClicks,
+  storedVisitors,
   storedIndexes,
   uniqueName,
 } from '../support/clicks';
@@ -128,6 +129,10 @@ async function expectExactlyN(
   const stored = await landed(db, code, n, pipeline);
   expect(stored).toEqual({ rows: n, distinctIds: n, distinctReferrers: n, rollupTotal: n });
   expect(exactlyOnce(await storedIndexes(db.url, code, tag), n)).toBeNull();
+  // One browser on one address: one visitor a day, counted once whatever was redelivered.
+  const visitors = await storedVisitors(db.url, code);
+  expect(visitors).toEqual({ rollup: visitors.days, set: visitors.days, days: visitors.days });
+  expect(visitors.days).toBeGreaterThanOrEqual(1);
 }
 
 describe.each<Transport>(['redis-streams', 'rmq'])('click pipeline over %s', (transport) => {

@@ -19,8 +19,10 @@ const FROM = new Date('2030-05-02T00:00:00.000Z');
 const TO = new Date('2030-05-04T00:00:00.000Z');
 
 const human = { isBot: false };
+// One visitor per kind of client: a visitor's clicks on one day count as one visitor.
 const chrome = {
   ...human,
+  visitorId: 'c000000000000001',
   browser: 'Chrome',
   os: 'Windows',
   deviceType: 'desktop',
@@ -29,6 +31,7 @@ const chrome = {
 };
 const iphone = {
   ...human,
+  visitorId: 'c000000000000002',
   browser: 'Mobile Safari',
   os: 'iOS',
   deviceType: 'mobile',
@@ -38,6 +41,7 @@ const iphone = {
 };
 const crawler = {
   isBot: true,
+  visitorId: 'c000000000000003',
   browser: null,
   os: null,
   deviceType: 'bot',
@@ -80,14 +84,14 @@ describe('StatsRepository', () => {
 
   it('reads the daily rollups of one link, from the first day to the last inclusive', async () => {
     expect(await stats.dailyClicks(LINK, '2030-05-02', '2030-05-04')).toEqual([
-      { day: '2030-05-02', total: 3, human: 3 },
-      { day: '2030-05-03', total: 3, human: 2 },
-      { day: '2030-05-04', total: 1, human: 1 },
+      { day: '2030-05-02', total: 3, human: 3, visitors: 2, humanVisitors: 2 },
+      { day: '2030-05-03', total: 3, human: 2, visitors: 3, humanVisitors: 2 },
+      { day: '2030-05-04', total: 1, human: 1, visitors: 1, humanVisitors: 1 },
     ]);
     // Days without clicks have no row; filling them in is the caller's business.
     expect(await stats.dailyClicks(LINK, '2030-04-01', '2030-04-30')).toEqual([]);
     expect(await stats.dailyClicks(OTHER, '2030-05-01', '2030-05-31')).toEqual([
-      { day: '2030-05-02', total: 1, human: 1 },
+      { day: '2030-05-02', total: 1, human: 1, visitors: 1, humanVisitors: 1 },
     ]);
   });
 

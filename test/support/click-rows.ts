@@ -1,10 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClickRow } from '@app/analytics';
 
 const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
-/** A click as the worker stores it: a human Chrome visit of link 1 now, `overrides` on top. */
+/**
+ * A click as the worker stores it: a human Chrome visit of link 1 now, by a visitor of its own,
+ * `overrides` on top.
+ */
 export function clickRow(overrides: Partial<ClickRow> = {}): ClickRow {
   return {
     id: randomUUID(),
@@ -22,6 +25,7 @@ export function clickRow(overrides: Partial<ClickRow> = {}): ClickRow {
     os: 'Windows',
     deviceType: 'desktop',
     isBot: false,
+    visitorId: randomBytes(8).toString('hex'),
     ...overrides,
   };
 }

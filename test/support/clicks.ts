@@ -112,6 +112,26 @@ export async function storedClicks(databaseUrl: string, code: string): Promise<S
   };
 }
 
+/**
+ * Visitors of `code` as its rollups count them and as its day sets hold them, and the number of
+ * UTC days its clicks fall on (with one browser on one address: one visitor a day).
+ */
+export async function storedVisitors(
+  databaseUrl: string,
+  code: string,
+): Promise<{ rollup: number; set: number; days: number }> {
+  const [row] = await query<{ rollup: number | null; set: number; days: number }>(
+    databaseUrl,
+    `SELECT (SELECT sum(visitors)::int FROM click_daily_rollups r WHERE r.link_id = l.id) AS rollup,
+            (SELECT count(*)::int FROM click_daily_visitors v WHERE v.link_id = l.id) AS set,
+            (SELECT count(DISTINCT (c.occurred_at AT TIME ZONE 'UTC')::date)::int
+               FROM clicks c WHERE c.link_id = l.id) AS days
+       FROM links l WHERE l.code = $1`,
+    [code],
+  );
+  return { rollup: row?.rollup ?? 0, set: row?.set ?? 0, days: row?.days ?? 0 };
+}
+
 /** The referrer index (i of `https://proof.test/<tag>/<i>`) of every click stored for `code`. */
 export async function storedIndexes(
   databaseUrl: string,

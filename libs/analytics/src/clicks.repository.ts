@@ -24,16 +24,23 @@ const COLUMNS = [
 
 const names = COLUMNS.map(([name]) => `"${name}"`).join(', ');
 const arrays = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+/** The visitor ids (hex, or null) come after the columns' arrays, in the same order. */
+const VISITOR_PARAM = COLUMNS.length + 1;
 
 /**
  * One statement, so one transaction: the rows go in, those already stored (same id, so same day)
- * are skipped, and only the rows that really went in are added to the daily rollups and to each
- * link's total (`link_click_totals`, the `clicks` of the link resource: written behind, one
- * statement per batch, never an UPDATE per click). A redelivered batch therefore changes nothing.
- * Clicks are inserted in id order, rollup rows upserted in key order, and totals, once every
- * rollup is done (`totalled` reads `rolled`), in link-id order: two workers storing the same
- * events at once (a redelivery while the first is still committing) wait for each other's keys in
- * one order, never in a cycle. Without the ORDER BYs, such batches deadlock
+ * are skipped, and only the rows that really went in count: their visitors (a keyed hash of the
+ * day, see visitors.ts) go into that day's set (`click_daily_visitors`, skipping those already in
+ * it), and the clicks and the visitors new to the set are added to the daily rollups and the
+ * clicks to each link's total (`link_click_totals`, the `clicks` of the link resource: written
+ * behind, one statement per batch, never an UPDATE per click). A redelivered batch therefore
+ * changes nothing, and a visitor counts once per link and day however many clicks and batches
+ * bring it. A visitor is human when one of its clicks in the first batch that brings it is.
+ * Clicks are inserted in id order, visitors in key order, rollup rows upserted in key order once
+ * every visitor is in (`rolled` reads `visited`), and totals, once every rollup is done
+ * (`totalled` reads `rolled`), in link-id order: two workers storing the same events or the same
+ * visitors at once (a redelivery while the first is still committing) wait for each other's keys
+ * in one order, table after table, never in a cycle. Without the ORDER BYs, such batches deadlock
  * (test/integration/clicks.repository.spec.ts).
  */
 const INSERT_CLICKS = `
@@ -41,15 +48,33 @@ const INSERT_CLICKS = `
     INSERT INTO "clicks" (${names})
     SELECT * FROM unnest(${arrays}) ORDER BY 1
     ON CONFLICT DO NOTHING
-    RETURNING "link_id", "occurred_at", "is_bot"
+    RETURNING "id", "link_id", "occurred_at", "is_bot"
+  ), visited AS (
+    INSERT INTO "click_daily_visitors" ("link_id", "day", "visitor", "is_bot")
+    SELECT i."link_id", (i."occurred_at" AT TIME ZONE 'UTC')::date, decode(v."visitor", 'hex'), bool_and(i."is_bot")
+      FROM inserted i
+      JOIN unnest($1::uuid[], $${VISITOR_PARAM}::text[]) AS v("id", "visitor") ON v."id" = i."id"
+     WHERE v."visitor" IS NOT NULL
+     GROUP BY 1, 2, 3
+     ORDER BY 1, 2, 3
+    ON CONFLICT DO NOTHING
+    RETURNING "link_id", "day", "is_bot"
   ), rolled AS (
-    INSERT INTO "click_daily_rollups" AS r ("link_id", "day", "total", "human")
-    SELECT "link_id", ("occurred_at" AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE NOT "is_bot")
-      FROM inserted
-     GROUP BY 1, 2
+    INSERT INTO "click_daily_rollups" AS r ("link_id", "day", "total", "human", "visitors", "human_visitors")
+    SELECT c."link_id", c."day", c."total", c."human", COALESCE(v."visitors", 0), COALESCE(v."human_visitors", 0)
+      FROM (SELECT "link_id", ("occurred_at" AT TIME ZONE 'UTC')::date AS "day", count(*) AS "total",
+                   count(*) FILTER (WHERE NOT "is_bot") AS "human"
+              FROM inserted
+             GROUP BY 1, 2) c
+      LEFT JOIN (SELECT "link_id", "day", count(*) AS "visitors",
+                        count(*) FILTER (WHERE NOT "is_bot") AS "human_visitors"
+                   FROM visited
+                  GROUP BY 1, 2) v ON v."link_id" = c."link_id" AND v."day" = c."day"
      ORDER BY 1, 2
     ON CONFLICT ("link_id", "day") DO UPDATE
-      SET "total" = r."total" + EXCLUDED."total", "human" = r."human" + EXCLUDED."human"
+      SET "total" = r."total" + EXCLUDED."total", "human" = r."human" + EXCLUDED."human",
+          "visitors" = r."visitors" + EXCLUDED."visitors",
+          "human_visitors" = r."human_visitors" + EXCLUDED."human_visitors"
     RETURNING 1
   ), totalled AS (
     INSERT INTO "link_click_totals" AS t ("link_id", "clicks")
@@ -96,12 +121,13 @@ export class ClicksRepository {
       rows.map((r) => r.os),
       rows.map((r) => r.deviceType),
       rows.map((r) => r.isBot),
+      rows.map((r) => r.visitorId),
     ];
     const result: { inserted: number }[] = await this.dataSource.query(INSERT_CLICKS, params);
     return result[0]?.inserted ?? 0;
   }
 
-  /** Makes sure the partitions of `days` (YYYY-MM-DD, UTC) exist. */
+  /** Makes sure the partitions of `days` (YYYY-MM-DD, UTC) exist, clicks' and visitors'. */
   async ensurePartitions(days: Iterable<string>): Promise<void> {
     const missing = [...new Set(days)].filter((day) => !this.partitions.has(day));
     for (const day of missing) {

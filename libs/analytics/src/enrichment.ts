@@ -21,6 +21,11 @@ export interface ClickRow {
   readonly os: string | null;
   readonly deviceType: string;
   readonly isBot: boolean;
+  /**
+   * The visitor of the click's UTC day (16 hex characters, see visitors.ts), set by the ingest
+   * service from the day's salt; null until then (a row without one counts no visitor).
+   */
+  readonly visitorId: string | null;
 }
 
 /** ISO 3166 country of an (anonymised) address, or null. */
@@ -82,6 +87,7 @@ export class ClickEnricher {
       deviceType: agent.deviceType,
       // A HEAD request fetches no page: link checkers and preview bots, not people.
       isBot: agent.bot || event.method === 'HEAD',
+      visitorId: null,
     };
   }
 

@@ -6,3 +6,5 @@ export { ClickIngestService } from './ingest.service';
 export type { IngestOutcome } from './ingest.service';
 export { BREAKDOWNS, StatsRepository } from './stats.repository';
 export type { Breakdown, BreakdownRow } from './stats.repository';
+export { SALT_WINDOW_DAYS, VisitorSaltsRepository } from './visitor-salts.repository';
+export { visitorId } from './visitors';

@@ -6,6 +6,8 @@ import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { Batcher } from './batcher';
 import { ClicksRepository } from './clicks.repository';
 import { ClickEnricher, loadCountryLookup, type ClickRow } from './enrichment';
+import { VisitorSaltsRepository } from './visitor-salts.repository';
+import { visitorId } from './visitors';
 
 export type IngestOutcome =
   { readonly status: 'stored' } | { readonly status: 'invalid'; readonly reason: string };
@@ -36,6 +38,7 @@ export class ClickIngestService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repository: ClicksRepository,
+    private readonly salts: VisitorSaltsRepository,
     private readonly config: ClickIngestConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
@@ -84,8 +87,9 @@ export class ClickIngestService implements BeforeApplicationShutdown {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.keepPartitionsAhead();
+        const identified = await this.identifyVisitors(rows);
         const started = process.hrtime.bigint();
-        const inserted = await this.repository.insertClicksIgnoringDuplicates(rows);
+        const inserted = await this.repository.insertClicksIgnoringDuplicates(identified);
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.batchSize.observe(rows.length);
         this.metrics.inserted.inc(inserted);
@@ -105,6 +109,15 @@ export class ClickIngestService implements BeforeApplicationShutdown {
         await sleep(backoff);
       }
     }
+  }
+
+  /** The rows with their visitor ids, keyed with the salts of their UTC days. */
+  private async identifyVisitors(rows: readonly ClickRow[]): Promise<ClickRow[]> {
+    const salts = await this.salts.saltsFor(rows.map((row) => row.occurredAt.slice(0, 10)));
+    return rows.map((row) => ({
+      ...row,
+      visitorId: visitorId(salts.get(row.occurredAt.slice(0, 10))!, row.ip, row.userAgent),
+    }));
   }
 
   /** Creates the partitions of the coming days, once a day per process. */

@@ -6,6 +6,9 @@ export interface DailyClicks {
   readonly day: string;
   readonly total: number;
   readonly human: number;
+  /** Distinct visitors of the day (decision 51), and those of them not flagged as bots. */
+  readonly visitors: number;
+  readonly humanVisitors: number;
 }
 
 export const BREAKDOWNS = ['referrers', 'countries', 'browsers', 'os', 'devices'] as const;
@@ -29,13 +32,26 @@ export class StatsRepository {
   dailyClicks(linkId: string, fromDay: string, toDay: string): Promise<DailyClicks[]> {
     return this.replicas.read(async (runner) => {
       const rows = (await runner.query(
-        `SELECT to_char("day", 'YYYY-MM-DD') AS day, "total"::text AS total, "human"::text AS human
+        `SELECT to_char("day", 'YYYY-MM-DD') AS day, "total"::text AS total, "human"::text AS human,
+                "visitors", "human_visitors"
            FROM "click_daily_rollups"
           WHERE "link_id" = $1 AND "day" BETWEEN $2::date AND $3::date
           ORDER BY "day"`,
         [linkId, fromDay, toDay],
-      )) as { day: string; total: string; human: string }[];
-      return rows.map((r) => ({ day: r.day, total: Number(r.total), human: Number(r.human) }));
+      )) as {
+        day: string;
+        total: string;
+        human: string;
+        visitors: number;
+        human_visitors: number;
+      }[];
+      return rows.map((r) => ({
+        day: r.day,
+        total: Number(r.total),
+        human: Number(r.human),
+        visitors: r.visitors,
+        humanVisitors: r.human_visitors,
+      }));
     });
   }
 

@@ -44,6 +44,16 @@ export class StatsTotals {
   humanClicks!: number;
   @ApiProperty({ type: 'integer', minimum: 0 })
   botClicks!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description:
+      'Sum of the daily unique visitors (humans only unless includeBots). Visitor ids rotate ' +
+      'daily and are never stored longer, so a visitor seen on two days counts on each',
+  })
+  uniqueVisitors!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Sum of the daily human visitors' })
+  humanUniqueVisitors!: number;
 }
 
 export class DailyCount {
@@ -51,6 +61,14 @@ export class DailyCount {
   day!: string;
   @ApiProperty({ type: 'integer', minimum: 0 })
   clicks!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description:
+      'Distinct visitors of the day (a hash of the anonymised address and user agent under a ' +
+      'salt of that day), humans only unless includeBots',
+  })
+  uniqueVisitors!: number;
 }
 
 export class BreakdownCount {

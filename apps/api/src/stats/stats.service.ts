@@ -41,13 +41,23 @@ export class StatsService {
       this.stats.breakdowns(link.id, new Date(fromMs), new Date(toMs + DAY_MS), includeBots),
     ]);
     const byDay = new Map(daily.map((d) => [d.day, d]));
-    const days: { day: string; clicks: number }[] = [];
+    const days: { day: string; clicks: number; uniqueVisitors: number }[] = [];
     for (let ms = fromMs; ms <= toMs; ms += DAY_MS) {
       const row = byDay.get(dayOf(ms));
-      days.push({ day: dayOf(ms), clicks: row ? (includeBots ? row.total : row.human) : 0 });
+      days.push({
+        day: dayOf(ms),
+        clicks: row ? (includeBots ? row.total : row.human) : 0,
+        uniqueVisitors: row ? (includeBots ? row.visitors : row.humanVisitors) : 0,
+      });
     }
-    const total = daily.reduce((sum, d) => sum + d.total, 0);
-    const human = daily.reduce((sum, d) => sum + d.human, 0);
+    const sum = (field: 'total' | 'human' | 'visitors' | 'humanVisitors'): number =>
+      daily.reduce((acc, d) => acc + d[field], 0);
+    const [total, human, visitors, humanVisitors] = [
+      sum('total'),
+      sum('human'),
+      sum('visitors'),
+      sum('humanVisitors'),
+    ];
     const top = Object.fromEntries(BREAKDOWNS.map((b) => [b, [] as BreakdownCount[]])) as Record<
       Breakdown,
       BreakdownCount[]
@@ -62,7 +72,14 @@ export class StatsService {
       from: dayOf(fromMs),
       to: dayOf(toMs),
       includeBots,
-      totals: { clicks: includeBots ? total : human, humanClicks: human, botClicks: total - human },
+      // Visitors are summed over the days: the ids rotate daily (decision 51).
+      totals: {
+        clicks: includeBots ? total : human,
+        humanClicks: human,
+        botClicks: total - human,
+        uniqueVisitors: includeBots ? visitors : humanVisitors,
+        humanUniqueVisitors: humanVisitors,
+      },
       daily: days,
       ...top,
     };
