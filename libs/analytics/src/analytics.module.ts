@@ -1,14 +1,23 @@
 import { Module } from '@nestjs/common';
+import { ClickPartitionsRepository } from './click-partitions.repository';
 import { ClicksRepository } from './clicks.repository';
 import { ClickIngestService } from './ingest.service';
+import { ClickRetention } from './retention.service';
 import { StatsRepository } from './stats.repository';
 
 /**
- * The click pipeline's storage side (ingest into `clicks` and the rollups) and the stats queries.
+ * The click pipeline's storage side (ingest into `clicks` and the rollups), the stats queries and
+ * the retention of raw clicks.
  * Needs the DatabaseModule's DataSource. Nothing heavy happens until the first click is ingested.
  */
 @Module({
-  providers: [ClicksRepository, ClickIngestService, StatsRepository],
-  exports: [ClickIngestService, StatsRepository],
+  providers: [
+    ClicksRepository,
+    ClickIngestService,
+    StatsRepository,
+    ClickPartitionsRepository,
+    ClickRetention,
+  ],
+  exports: [ClickIngestService, StatsRepository, ClickRetention],
 })
 export class AnalyticsModule {}

@@ -6,3 +6,8 @@ export { ClickIngestService } from './ingest.service';
 export type { IngestOutcome } from './ingest.service';
 export { BREAKDOWNS, StatsRepository } from './stats.repository';
 export type { Breakdown, BreakdownRow } from './stats.repository';
+export { ClickPartitionsRepository, DAY_PARTITIONED_TABLES } from './click-partitions.repository';
+export { isExpired, retentionCutoff } from './retention';
+export type { DroppedDay, RawClickStore } from './retention';
+export { ClickRetention, RAW_CLICK_STORES } from './retention.service';
+export type { PruneOptions, PruneResult } from './retention.service';
