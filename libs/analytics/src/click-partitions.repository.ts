@@ -8,9 +8,9 @@ export const DAY_PARTITIONED_TABLES: readonly string[] = ['clicks'];
 
 /**
  * The key of the session advisory lock under which one process at a time drops partitions
- * (an arbitrary constant: 'snip' and 'rtn' in ASCII).
+ * (an arbitrary constant: 0x736e69700072746e, 'snip' and 'rtn' in ASCII).
  */
-const PRUNE_LOCK_KEY = '0x736e69700072746e';
+const PRUNE_LOCK_KEY = '8317701491564639342';
 
 /**
  * How long a DROP waits for its locks. Dropping a partition takes an ACCESS EXCLUSIVE lock on the
