@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase, query, type TestDatabase } from '../support/database';
-import { runCli } from '../support/process';
+import { built, ROOT, runCli } from '../support/process';
 
 jest.setTimeout(90_000);
 
@@ -87,4 +92,53 @@ describe('clicks:prune from the command line', () => {
       await other.end();
     }
   });
+});
+
+/**
+ * The same command on the embedded database (PGlite in DATA_DIR): a script on the built code makes
+ * the schema and two old day partitions, then `clicks:prune` drops them with the same SQL.
+ */
+describe('clicks:prune on the embedded database', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'snip-prune-'));
+  const env = {
+    SNIP_PROFILE: 'local',
+    SHORT_CODE_SECRET: '',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  };
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('drops the expired day partitions', async () => {
+    const dist = resolve(built('cli.js'), '../../../..');
+    // In a function: the -e script's top-level names would be globals the built modules see.
+    const seed = `(async () => {
+      const db = require(${JSON.stringify(`${dist}/libs/database/src`)});
+      const { loadApiConfig } = require(${JSON.stringify(`${dist}/apps/api/src/config`)});
+      const typeorm = require('typeorm');
+      const database = await db.resolveDatabase(loadApiConfig(process.env));
+      const source = new typeorm.DataSource(db.buildDataSourceOptions(database.config.database));
+      await source.initialize();
+      await db.runMigrations(source);
+      for (const day of ${JSON.stringify([dayBefore(8), dayBefore(5)])}) {
+        await source.query('SELECT snip_ensure_click_partition($1::date)', [day]);
+      }
+      await source.destroy();
+      await database.close();
+})().catch((error) => { process.stderr.write(String(error)); process.exit(1); });`;
+    await promisify(execFile)(process.execPath, ['-e', seed], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+
+    const run = await runCli(['clicks:prune', '--days', '3', '--json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.output)).toMatchObject({
+      status: 'done',
+      cutoff: dayBefore(3),
+      dropped: [8, 5].map((n) => ({ store: 'postgres', table: 'clicks', day: dayBefore(n) })),
+      failed: [],
+    });
+    const again = await runCli(['clicks:prune', '--days', '3', '--json'], env);
+    expect(JSON.parse(again.output)).toMatchObject({ status: 'done', dropped: [] });
+  }, 180_000);
 });
