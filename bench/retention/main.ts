@@ -23,7 +23,8 @@ import { buildDataSourceOptions, runMigrations } from '@app/database';
  *    take most clicks), stored by ClicksRepository in batches of BENCH_BATCH (1,000) as the worker
  *    does, in time order (rollups and link totals included).
  * 2. After ANALYZE: the size of the day partitions of `clicks` (heap with TOAST, and indexes), of
- *    `click_daily_rollups` and of `link_click_totals`, via pg_total_relation_size and kin.
+ *    `click_daily_rollups` and of `link_click_totals`, via pg_total_relation_size and kin; the
+ *    last two again after VACUUM FULL (without the dead row versions of their updates).
  * 3. ClickRetention.prune(1) drops every one of those days; its duration, and the rollups and
  *    totals compared before and after.
  *
@@ -203,6 +204,14 @@ async function main(): Promise<void> {
       `click_daily_rollups ${mib(rollups)} (${Number(counts.rollups).toLocaleString('en')} rows: link x day)`,
     );
     log(`link_click_totals   ${mib(totals)} (${Number(counts.links).toLocaleString('en')} rows)`);
+
+    // The rollups and totals are updated by every batch: what is above includes their dead row
+    // versions (autovacuum makes that space reusable in a steady state). Their live size:
+    await client.query('VACUUM FULL click_daily_rollups, link_click_totals');
+    log(
+      `after VACUUM FULL: click_daily_rollups ${mib(await tableSize(client, 'click_daily_rollups'))}, ` +
+        `link_click_totals ${mib(await tableSize(client, 'link_click_totals'))}`,
+    );
 
     const summary = async () =>
       (
