@@ -190,6 +190,39 @@ describe('ClickRetention', () => {
     expect(await kept()).toEqual(before);
   });
 
+  it('prunes the other raw stores in the same run, and goes on past one that fails', async () => {
+    await clicks.ensurePartitions([dayBefore(30)]);
+    const asked: string[] = [];
+    const other = {
+      name: 'clickhouse',
+      dropDaysBefore: (day: string) => {
+        asked.push(day);
+        return Promise.resolve([{ table: 'clicks_raw', day: dayBefore(30) }]);
+      },
+    };
+    const broken = {
+      name: 'broken',
+      dropDaysBefore: () => Promise.reject(new Error('store unreachable')),
+    };
+    const withStores = new ClickRetention(
+      new ClickPartitionsRepository(suite.module.get(DataSource)),
+      suite.module.get<Logger>(ROOT_LOGGER),
+      [broken, other],
+    );
+    expect(await withStores.prune(3, NOW)).toEqual({
+      status: 'done',
+      cutoff: dayBefore(3),
+      dryRun: false,
+      dropped: [
+        { store: 'postgres', table: 'clicks', day: dayBefore(30) },
+        { store: 'clickhouse', table: 'clicks_raw', day: dayBefore(30) },
+      ],
+      failed: [{ store: 'broken', error: 'store unreachable' }],
+    });
+    expect(asked).toEqual([dayBefore(3)]);
+    expect(await clickTables()).not.toContain(partitionOf(30));
+  });
+
   it('lets the click repository re-create a day it had seen, once another process dropped it', async () => {
     const day = dayBefore(40);
     await clicks.ensurePartitions([day]);

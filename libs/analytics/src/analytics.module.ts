@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ClickPartitionsRepository } from './click-partitions.repository';
 import { ClicksRepository } from './clicks.repository';
 import { ClickIngestService } from './ingest.service';
-import { ClickRetention } from './retention.service';
+import { ClickRetention, RAW_CLICK_STORES } from './retention.service';
 import { StatsRepository } from './stats.repository';
 
 /**
@@ -17,6 +17,8 @@ import { StatsRepository } from './stats.repository';
     StatsRepository,
     ClickPartitionsRepository,
     ClickRetention,
+    // The raw click stores other than PostgreSQL that retention prunes too (a ClickHouse sink).
+    { provide: RAW_CLICK_STORES, useValue: [] },
   ],
   exports: [ClickIngestService, StatsRepository, ClickRetention],
 })

@@ -4,7 +4,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import { dayOfPartition, type DroppedDay, type RawClickStore } from './retention';
 
 /** The tables of raw clicks partitioned by UTC day, as `<table>_YYYYMMDD`. */
-export const DAY_PARTITIONED_TABLES: readonly string[] = ['clicks'];
+const DAY_PARTITIONED_TABLES: readonly string[] = ['clicks'];
 
 /**
  * The key of the session advisory lock under which one process at a time drops partitions

@@ -1,13 +1,16 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { clickMetrics } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { ClickPartitionsRepository } from './click-partitions.repository';
 import { retentionCutoff, type DroppedDay, type RawClickStore } from './retention';
 
-/** Raw click stores besides PostgreSQL (such as ClickHouse) whose old days are dropped as well. */
+/**
+ * Raw click stores besides PostgreSQL (such as ClickHouse) whose old days are dropped as well, in
+ * the same run and under the same lock; none by default (see AnalyticsModule).
+ */
 export const RAW_CLICK_STORES = Symbol('RAW_CLICK_STORES');
 
-export interface PruneOptions {
+interface PruneOptions {
   /** List what would be dropped, drop nothing. */
   readonly dryRun?: boolean;
 }
@@ -39,7 +42,7 @@ export class ClickRetention {
   constructor(
     private readonly partitions: ClickPartitionsRepository,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-    @Optional() @Inject(RAW_CLICK_STORES) private readonly others: readonly RawClickStore[] = [],
+    @Inject(RAW_CLICK_STORES) private readonly others: readonly RawClickStore[] = [],
   ) {}
 
   /** Keeps `days` days of raw clicks before `now` (see retentionCutoff); 0 keeps everything. */
