@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase, query, type TestDatabase } from '../support/database';
-import { built, ROOT, runCli } from '../support/process';
+import { uniqueName } from '../support/clicks';
+import { eventually } from '../support/eventually';
+import { metric } from '../support/metrics';
+import { built, ROOT, runCli, spawnLogs, type SpawnedLogs } from '../support/process';
+import { REDIS_URL } from '../support/services';
 
 jest.setTimeout(90_000);
 
@@ -91,6 +95,56 @@ describe('clicks:prune from the command line', () => {
     } finally {
       await other.end();
     }
+  });
+});
+
+/**
+ * The logs worker with CLICKS_RETENTION_DAYS drops the expired days on its own, shortly after it
+ * starts (RetentionScheduler), and counts them.
+ */
+describe('the logs worker with CLICKS_RETENTION_DAYS', () => {
+  let db: TestDatabase;
+  let logs: SpawnedLogs | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    expect(
+      (await runCli(['migration:run'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' })).code,
+    ).toBe(0);
+  });
+  afterAll(async () => {
+    await logs?.stop();
+    await db?.drop();
+  });
+
+  it('drops the expired day partitions on its schedule', async () => {
+    for (const n of [3, 4, 12]) {
+      await query(db.url, `SELECT snip_ensure_click_partition($1::date)`, [dayBefore(n)]);
+    }
+    const stream = uniqueName('retention');
+    logs = await spawnLogs({
+      DATABASE_URL: db.url,
+      CLICKS_TRANSPORT: 'redis-streams',
+      CLICKS_REDIS_URL: REDIS_URL,
+      CLICKS_STREAM: stream,
+      CLICKS_DEAD_LETTER_STREAM: `${stream}:dead`,
+      CLICKS_RETENTION_DAYS: '3',
+    });
+    const exists = async (n: number): Promise<boolean> =>
+      (
+        await query<{ t: string | null }>(db.url, 'SELECT to_regclass($1)::text AS t', [
+          `clicks_${dayBefore(n).replaceAll('-', '')}`,
+        ])
+      )[0]!.t !== null;
+    await eventually(async () => !(await exists(4)) && !(await exists(12)), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: 'the worker to drop the partitions of D-4 and D-12',
+    });
+    expect(await exists(3)).toBe(true);
+    expect(
+      await metric(logs.url, 'snip_clicks_partitions_dropped_total', { table: 'clicks' }),
+    ).toBe(2);
+    expect(logs.output.join('\n')).toContain('expired clicks dropped');
   });
 });
 
