@@ -13,6 +13,7 @@ import {
   runMigrations,
 } from '@app/database';
 import { CacheFactory } from '@app/caching';
+import { ClickPartitionsRepository, ClickRetention } from '@app/analytics';
 import { CacheWarmer, Link, LinkBlocklist, LinksRepository, LinksService } from '@app/links';
 import { createLogger, type Logger } from '@app/observability';
 import { closeRedis, createRedis } from '@app/redis';
@@ -20,6 +21,12 @@ import { DataSource } from 'typeorm';
 import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from './api-keys/api-key.entity';
 import { toApiKeyResponse } from './api-keys/api-keys.dto';
 import { CACHE_WARM_USAGE, parseWarmArgs, UsageError, type WarmCommand } from './cache-warm-args';
+import {
+  CLICKS_PRUNE_USAGE,
+  parsePruneArgs,
+  PRUNE_EXIT_LOCKED,
+  type PruneCommand,
+} from './clicks-prune-args';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { loadApiConfig, type ApiConfig } from './config';
@@ -40,6 +47,10 @@ const USAGE = `snip command line
   npm run cli -- cache:warm (--top N [--since 24h] | --codes FILE | --all [--limit N]) [--l1] [--json]
                                         write links to the Redis cache before a campaign (REDIS_URL);
                                         --l1: every running instance loads them in process too
+  npm run cli -- clicks:prune [--days N] [--dry-run] [--json]
+                                        drop the day partitions of raw clicks older than N days
+                                        (CLICKS_RETENTION_DAYS by default); rollups stay. Exit 75:
+                                        another process is pruning
 
 Connects to DATABASE_URL (or the embedded database of the local profile; stop the api first).
 `;
@@ -64,8 +75,24 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  let prune: PruneCommand | undefined;
+  if (command === 'clicks:prune') {
+    try {
+      prune = parsePruneArgs(args);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      process.stderr.write(`clicks:prune: ${error.message}\n\n${CLICKS_PRUNE_USAGE}`);
+      return 2;
+    }
+  }
   // One process whatever WEB_CONCURRENCY says (it concerns the server, not the command line).
   const config = loadApiConfig({ ...process.env, WEB_CONCURRENCY: undefined });
+  if (prune && prune.days === undefined && config.clickIngest.retentionDays === 0) {
+    process.stderr.write(
+      'clicks:prune: retention is off (CLICKS_RETENTION_DAYS=0): set it, or give --days N\n',
+    );
+    return 2;
+  }
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
   const database = await resolveDatabase(config);
   // Migrations may rightly run for minutes: no client-side query bound here.
@@ -99,6 +126,8 @@ async function main(argv: string[]): Promise<number> {
         return await enforceBlocklist(withLocalCodeSecret(config), dataSource, logger);
       case 'cache:warm':
         return await warmCache(warm!, withLocalCodeSecret(config), dataSource, logger);
+      case 'clicks:prune':
+        return await pruneClicks(prune!, config, dataSource, logger);
       default:
         process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -238,6 +267,35 @@ async function warmCache(
     await caches.onApplicationShutdown();
     await closeRedis(redis);
   }
+}
+
+/** Drops expired day partitions of raw clicks, as the logs worker does on its schedule. */
+async function pruneClicks(
+  prune: PruneCommand,
+  config: ApiConfig,
+  dataSource: DataSource,
+  logger: Logger,
+): Promise<number> {
+  const retention = new ClickRetention(new ClickPartitionsRepository(dataSource), logger);
+  const days = prune.days ?? config.clickIngest.retentionDays;
+  const result = await retention.prune(days, new Date(), { dryRun: prune.dryRun });
+  if (prune.json) {
+    process.stdout.write(`${JSON.stringify({ days, ...result })}\n`);
+  } else if (result.status === 'locked') {
+    process.stderr.write(
+      'clicks:prune: another process is pruning clicks right now; nothing done\n',
+    );
+  } else if (result.status === 'done') {
+    const verb = result.dryRun ? 'would drop' : 'dropped';
+    for (const d of result.dropped)
+      process.stdout.write(`${verb} ${d.store} ${d.table} ${d.day}\n`);
+    for (const f of result.failed) process.stderr.write(`failed: ${f.store}: ${f.error}\n`);
+    process.stdout.write(
+      `${verb} ${result.dropped.length} day partitions before ${result.cutoff} (keeping ${days} days and today)\n`,
+    );
+  }
+  if (result.status === 'locked') return PRUNE_EXIT_LOCKED;
+  return result.status === 'done' && result.failed.length > 0 ? 1 : 0;
 }
 
 async function apiKeys(command: string, args: string[], keys: ApiKeysService): Promise<number> {

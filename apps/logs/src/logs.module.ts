@@ -8,6 +8,7 @@ import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 import { ClicksController } from './clicks.controller';
 import type { LogsConfig } from './config';
 import { HealthController } from './health.controller';
+import { RetentionScheduler } from './retention.scheduler';
 
 @Module({})
 export class LogsModule {
@@ -22,7 +23,7 @@ export class LogsModule {
         AnalyticsModule,
       ],
       controllers: [ClicksController, HealthController],
-      providers: [{ provide: CLICK_CONSUMER, useValue: consumer }],
+      providers: [{ provide: CLICK_CONSUMER, useValue: consumer }, RetentionScheduler],
     };
   }
 }

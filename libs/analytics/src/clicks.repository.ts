@@ -90,6 +90,9 @@ const INSERT_CLICKS = `
 
 const utcDay = (iso: string): string => iso.slice(0, 10);
 
+/** SQLSTATE check_violation, which an insert into a partitioned table without a fitting partition raises. */
+const NO_PARTITION = '23514';
+
 /** Writes clicks and their rollups, and keeps the day partitions ahead of them. */
 @Injectable()
 export class ClicksRepository {
@@ -123,8 +126,15 @@ export class ClicksRepository {
       rows.map((r) => r.isBot),
       rows.map((r) => r.visitorId),
     ];
-    const result: { inserted: number }[] = await this.dataSource.query(INSERT_CLICKS, params);
-    return result[0]?.inserted ?? 0;
+    try {
+      const result: { inserted: number }[] = await this.dataSource.query(INSERT_CLICKS, params);
+      return result[0]?.inserted ?? 0;
+    } catch (error) {
+      // "no partition of relation found for row": a day this process knew was dropped since (by
+      // retention with fewer days than this process keeps); forget them all, the retry re-checks.
+      if ((error as { code?: unknown }).code === NO_PARTITION) this.partitions.clear();
+      throw error;
+    }
   }
 
   /** Makes sure the partitions of `days` (YYYY-MM-DD, UTC) exist, clicks' and visitors'. */

@@ -8,3 +8,6 @@ export { BREAKDOWNS, StatsRepository } from './stats.repository';
 export type { Breakdown, BreakdownRow } from './stats.repository';
 export { SALT_WINDOW_DAYS, VisitorSaltsRepository } from './visitor-salts.repository';
 export { visitorId } from './visitors';
+export { ClickPartitionsRepository } from './click-partitions.repository';
+export { ClickRetention } from './retention.service';
+export type { PruneResult } from './retention.service';

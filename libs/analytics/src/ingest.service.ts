@@ -8,6 +8,7 @@ import { ClicksRepository } from './clicks.repository';
 import { ClickEnricher, loadCountryLookup, type ClickRow } from './enrichment';
 import { VisitorSaltsRepository } from './visitor-salts.repository';
 import { visitorId } from './visitors';
+import { isExpired, retentionCutoff } from './retention';
 
 export type IngestOutcome =
   { readonly status: 'stored' } | { readonly status: 'invalid'; readonly reason: string };
@@ -34,6 +35,7 @@ export class ClickIngestService implements BeforeApplicationShutdown {
     batchSize: clickMetrics.batchSize(),
     insertSeconds: clickMetrics.insertSeconds(),
     storeFailures: clickMetrics.storeFailures(),
+    expired: clickMetrics.expired(),
   };
 
   constructor(
@@ -87,13 +89,14 @@ export class ClickIngestService implements BeforeApplicationShutdown {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.keepPartitionsAhead();
-        const identified = await this.identifyVisitors(rows);
+        // Checked on each attempt: a retried batch may have crossed midnight into a dropped day.
+        const kept = await this.identifyVisitors(this.withoutExpired(rows));
         const started = process.hrtime.bigint();
-        const inserted = await this.repository.insertClicksIgnoringDuplicates(identified);
+        const inserted = await this.repository.insertClicksIgnoringDuplicates(kept);
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        this.metrics.batchSize.observe(rows.length);
+        this.metrics.batchSize.observe(kept.length);
         this.metrics.inserted.inc(inserted);
-        this.metrics.duplicates.inc(events.length - inserted);
+        this.metrics.duplicates.inc(events.length - (rows.length - kept.length) - inserted);
         return;
       } catch (error) {
         this.metrics.storeFailures.inc();
@@ -118,6 +121,20 @@ export class ClickIngestService implements BeforeApplicationShutdown {
       ...row,
       visitorId: visitorId(salts.get(row.occurredAt.slice(0, 10))!, row.ip, row.userAgent),
     }));
+  }
+
+  /**
+   * `rows` without the clicks of days before the retention window (CLICKS_RETENTION_DAYS), which
+   * are counted and acknowledged but not stored: their day's partition is, or is about to be,
+   * dropped, and storing one would re-create it. A redelivery of an event whose day was dropped
+   * would not be seen as a duplicate either, and would count twice in the rollups.
+   */
+  private withoutExpired(rows: ClickRow[]): ClickRow[] {
+    const cutoff = retentionCutoff(this.config.retentionDays, new Date());
+    if (cutoff === undefined) return rows;
+    const kept = rows.filter((row) => !isExpired(row.occurredAt, cutoff));
+    if (kept.length < rows.length) this.metrics.expired.inc(rows.length - kept.length);
+    return kept;
   }
 
   /** Creates the partitions of the coming days, once a day per process. */

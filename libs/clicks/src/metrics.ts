@@ -25,6 +25,17 @@ export const clickMetrics = {
       name: 'snip_clicks_duplicates_total',
       help: 'Click events already stored (redeliveries), ignored',
     }),
+  expired: () =>
+    counter({
+      name: 'snip_clicks_expired_total',
+      help: 'Click events older than the retention window (CLICKS_RETENTION_DAYS), acknowledged unstored',
+    }),
+  partitionsDropped: () =>
+    counter({
+      name: 'snip_clicks_partitions_dropped_total',
+      help: 'Day partitions of raw clicks dropped by retention, by table',
+      labelNames: ['table'] as const,
+    }),
   deadLettered: () =>
     counter({
       name: 'snip_clicks_dead_lettered_total',

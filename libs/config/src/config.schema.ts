@@ -383,6 +383,16 @@ const clickIngestSchema = z.object({
   batchSize: key('CLICKS_BATCH_SIZE', int(1, 10_000).default(1000)),
   batchIntervalMs: key('CLICKS_BATCH_INTERVAL_MS', int(1, 60_000).default(200)),
   partitionsAheadDays: key('CLICKS_PARTITIONS_AHEAD_DAYS', int(1, 366).default(7)),
+  /**
+   * Days of raw clicks kept (0: forever). Older day partitions are dropped by the logs worker
+   * (every `retentionIntervalMs`) or `clicks:prune`; rollups and totals stay. Events older than
+   * the window are acknowledged without being stored.
+   */
+  retentionDays: key('CLICKS_RETENTION_DAYS', int(0, 36_500).default(0)),
+  retentionIntervalMs: key(
+    'CLICKS_RETENTION_INTERVAL_MS',
+    int(60_000, 86_400_000).default(3_600_000),
+  ),
 });
 export class ClickIngestConfig extends configClass(clickIngestSchema) {}
 
