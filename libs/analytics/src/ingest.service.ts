@@ -1,9 +1,11 @@
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ClickIngestConfig } from '@app/config';
 import { sleep } from '@app/core';
 import { clickMetrics, validateClickEvent } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { Batcher } from './batcher';
+import { ClickHouseClicks } from './clickhouse/clickhouse-clicks';
+import { toReceipt } from './clickhouse/rows';
 import { ClicksRepository } from './clicks.repository';
 import { ClickEnricher, loadCountryLookup, type ClickRow } from './enrichment';
 
@@ -17,6 +19,10 @@ const DAY_MS = 86_400_000;
  * clicks and rollups in one statement. `accept` resolves only once the event is committed (or
  * refused), which is when the transport may acknowledge it. A failing store is retried with backoff
  * for as long as the process runs, so a database outage delays acknowledgements, never loses them.
+ * With CLICKS_SINK=clickhouse a batch is stored twice: the wide rows into ClickHouse, then a
+ * receipt of each click (no descriptive column) through the same exactly-once PostgreSQL statement,
+ * which keeps the rollups and totals. Both writes are idempotent by event id, and a failure of
+ * either retries the whole batch; it is acknowledged only once both succeeded (decision 48).
  */
 @Injectable()
 export class ClickIngestService implements BeforeApplicationShutdown {
@@ -38,6 +44,9 @@ export class ClickIngestService implements BeforeApplicationShutdown {
     private readonly repository: ClicksRepository,
     private readonly config: ClickIngestConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Optional()
+    @Inject(ClickHouseClicks)
+    private readonly clickhouse: ClickHouseClicks | null = null,
   ) {
     this.batcher = new Batcher(
       { size: config.batchSize, intervalMs: config.batchIntervalMs },
@@ -85,7 +94,10 @@ export class ClickIngestService implements BeforeApplicationShutdown {
       try {
         await this.keepPartitionsAhead();
         const started = process.hrtime.bigint();
-        const inserted = await this.repository.insertClicksIgnoringDuplicates(rows);
+        if (this.clickhouse) await this.clickhouse.insert(rows);
+        const inserted = await this.repository.insertClicksIgnoringDuplicates(
+          this.clickhouse ? rows.map(toReceipt) : rows,
+        );
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.batchSize.observe(rows.length);
         this.metrics.inserted.inc(inserted);
