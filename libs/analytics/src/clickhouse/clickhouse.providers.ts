@@ -30,7 +30,7 @@ export const clickHouseProvider: Provider = {
 export class ClickHouseGate implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Optional() @Inject(ClickHouseClicks) private readonly clickhouse: ClickHouseClicks | null,
-    @Optional() private readonly database: DatabaseConfig | undefined,
+    @Optional() @Inject(DatabaseConfig) private readonly database: DatabaseConfig | undefined,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
