@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClickHouseClicks } from './clickhouse/clickhouse-clicks';
 import { ClickHouseGate, clickHouseProvider } from './clickhouse/clickhouse.providers';
 import { ClicksRepository } from './clicks.repository';
 import { ClickIngestService } from './ingest.service';
@@ -17,6 +18,6 @@ import { StatsRepository } from './stats.repository';
     clickHouseProvider,
     ClickHouseGate,
   ],
-  exports: [ClickIngestService, StatsRepository],
+  exports: [ClickIngestService, StatsRepository, ClickHouseClicks],
 })
 export class AnalyticsModule {}
