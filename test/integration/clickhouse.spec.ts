@@ -7,6 +7,7 @@ import {
   type BreakdownRow,
   type IngestOutcome,
 } from '@app/analytics';
+import { ServiceUnavailableException } from '@nestjs/common';
 import { createClickEvent, type ClickEvent } from '@app/clicks';
 import { createMigratedDatabase, query } from '../support/database';
 import { eventually } from '../support/eventually';
@@ -233,6 +234,12 @@ describe('ClickIngestService while ClickHouse is unreachable', () => {
       [linkId],
     );
     expect(inPostgres).toEqual([{ n: '0' }]);
+    // Meanwhile the stats' breakdowns (read from ClickHouse) answer 503, not a 500.
+    await expect(
+      suite.module
+        .get(StatsRepository)
+        .breakdowns(linkId, new Date('2030-05-01'), new Date('2030-05-03'), true),
+    ).rejects.toBeInstanceOf(ServiceUnavailableException);
 
     await proxy.open();
     expect(await Promise.all(accepted)).toEqual(Array(10).fill(stored));

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { ReplicaReads } from '@app/database';
 import { ClickHouseClicks } from './clickhouse/clickhouse-clicks';
 
@@ -52,7 +52,14 @@ export class StatsRepository {
    * type, in one scan of the link's rows (GROUPING SETS).
    */
   breakdowns(linkId: string, from: Date, to: Date, includeBots: boolean): Promise<BreakdownRow[]> {
-    if (this.clickhouse) return this.clickhouse.breakdowns(linkId, from, to, includeBots);
+    if (this.clickhouse) {
+      // An outage of ClickHouse is the service's, not a bug: 503 SERVICE_UNAVAILABLE, not a 500.
+      return this.clickhouse.breakdowns(linkId, from, to, includeBots).catch((error: unknown) => {
+        throw new ServiceUnavailableException('the click store (ClickHouse) did not answer', {
+          cause: error,
+        });
+      });
+    }
     return this.replicas.read(async (runner) => {
       const rows = (await runner.query(
         `SELECT CASE
