@@ -19,10 +19,10 @@ const DAY_MS = 86_400_000;
  * clicks and rollups in one statement. `accept` resolves only once the event is committed (or
  * refused), which is when the transport may acknowledge it. A failing store is retried with backoff
  * for as long as the process runs, so a database outage delays acknowledgements, never loses them.
- * With CLICKS_SINK=clickhouse a batch is stored twice: the wide rows into ClickHouse, then a
- * receipt of each click (no descriptive column) through the same exactly-once PostgreSQL statement,
- * which keeps the rollups and totals. Both writes are idempotent by event id, and a failure of
- * either retries the whole batch; it is acknowledged only once both succeeded (decision 48).
+ * With CLICKS_SINK=clickhouse a batch is stored twice, both at once: the wide rows into ClickHouse,
+ * and a receipt of each click (no descriptive column) through the same exactly-once PostgreSQL
+ * statement, which keeps the rollups and totals. Both writes are idempotent by event id; the one
+ * that failed is retried, and the batch is acknowledged only once both succeeded (decision 48).
  */
 @Injectable()
 export class ClickIngestService implements BeforeApplicationShutdown {
@@ -90,14 +90,32 @@ export class ClickIngestService implements BeforeApplicationShutdown {
       seen.add(row.id);
       rows.push(row);
     }
+    // With ClickHouse, what each store already has: a retry redoes only the write that failed.
+    let inserted: number | undefined;
+    let inClickHouse = !this.clickhouse;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.keepPartitionsAhead();
         const started = process.hrtime.bigint();
-        if (this.clickhouse) await this.clickhouse.insert(rows);
-        const inserted = await this.repository.insertClicksIgnoringDuplicates(
-          this.clickhouse ? rows.map(toReceipt) : rows,
-        );
+        if (!this.clickhouse) {
+          inserted = await this.repository.insertClicksIgnoringDuplicates(rows);
+        } else {
+          // The two writes at once; both settle before the outcome is known (no overlap with a
+          // retry), and the batch counts as stored only when both succeeded.
+          const results = await Promise.allSettled([
+            inClickHouse
+              ? undefined
+              : this.clickhouse.insert(rows).then(() => (inClickHouse = true)),
+            inserted !== undefined
+              ? undefined
+              : this.repository
+                  .insertClicksIgnoringDuplicates(rows.map(toReceipt))
+                  .then((n) => (inserted = n)),
+          ]);
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        }
+        inserted ??= 0;
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.batchSize.observe(rows.length);
         this.metrics.inserted.inc(inserted);
