@@ -8,7 +8,4 @@ export { BREAKDOWNS, StatsRepository } from './stats.repository';
 export type { Breakdown, BreakdownRow } from './stats.repository';
 export { ClickHouseClicks, ClickHouseSchemaBehindError } from './clickhouse/clickhouse-clicks';
 export { CLICKHOUSE_MIGRATIONS } from './clickhouse/migrations';
-export type { ClickHouseMigration } from './clickhouse/migrations';
-export { toClickHouseRow, toReceipt } from './clickhouse/rows';
-export type { ClickHouseClickRow } from './clickhouse/rows';
-export type { DailyClicks } from './stats.repository';
+export { toClickHouseRow } from './clickhouse/rows';
