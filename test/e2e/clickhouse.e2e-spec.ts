@@ -15,7 +15,7 @@ import {
 } from '../support/clickhouse';
 import { query } from '../support/database';
 import { eventually } from '../support/eventually';
-import { spawnLogs, type SpawnedLogs } from '../support/process';
+import { runCli, spawnLogs, type SpawnedLogs } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
 
@@ -133,5 +133,35 @@ describe('click pipeline into ClickHouse over redis-streams', () => {
     expect(stats.totals.clicks).toBe(N);
     expect(stats.browsers).toEqual([{ value: 'Chrome', clicks: N }]);
     expect(stats.devices).toEqual([{ value: 'desktop', clicks: N }]);
+  });
+});
+
+describe('npm run cli -- clickhouse:migrate', () => {
+  const database = uniqueClickHouseDatabase();
+  const clickhouse = testClickHouse(database);
+  afterAll(async () => {
+    await clickhouse.dropDatabase();
+    await clickhouse.close();
+  });
+
+  it('creates the database and applies the migrations once, whatever CLICKS_SINK says', async () => {
+    const env = { CLICKHOUSE_URL: TEST_CLICKHOUSE_URL, CLICKHOUSE_DATABASE: database };
+    const first = await runCli(['clickhouse:migrate'], env);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.output).toContain('ClickHouse migrations applied');
+    expect(await clickhouse.pendingMigrations()).toEqual([]);
+    const second = await runCli(['clickhouse:migrate'], env);
+    expect(second).toMatchObject({ code: 0 });
+    expect(second.output).toContain('ClickHouse schema already current');
+  });
+
+  it('exits 1 naming the problem when ClickHouse does not answer', async () => {
+    const result = await runCli(['clickhouse:migrate'], {
+      CLICKHOUSE_URL: 'http://127.0.0.1:1',
+      CLICKHOUSE_DATABASE: database,
+      CLICKHOUSE_TIMEOUT_MS: '1000',
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(/ECONNREFUSED|connect/i);
   });
 });
