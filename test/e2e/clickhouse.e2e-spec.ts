@@ -18,6 +18,7 @@ import { eventually } from '../support/eventually';
 import { runCli, spawnLogs, type SpawnedLogs } from '../support/process';
 import { REDIS_URL } from '../support/services';
 import { useTestApi } from '../support/suite';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * The click pipeline with CLICKS_SINK=clickhouse, as built processes (`npm run build` first) on a
@@ -75,6 +76,45 @@ describe('click pipeline into ClickHouse over redis-streams', () => {
     await redis.quit();
     await clickhouse.dropDatabase();
     await clickhouse.close();
+  });
+
+  it('is not ready while ClickHouse is away, and ready again once it is back', async () => {
+    const target = new URL(TEST_CLICKHOUSE_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 8123));
+    let logs: SpawnedLogs | undefined;
+    const ready = async (): Promise<{ status: number; clickhouse?: string; database?: string }> => {
+      const res = await fetch(`${logs!.url}/health/ready`);
+      const body = (await res.json()) as { details?: Record<string, { status: string }> };
+      return {
+        status: res.status,
+        clickhouse: body.details?.clickhouse?.status,
+        database: body.details?.database?.status,
+      };
+    };
+    try {
+      await proxy.open();
+      logs = await spawnLogs({
+        ...env,
+        CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}`,
+        DATABASE_URL: db.url,
+      });
+      expect(await ready()).toEqual({ status: 200, clickhouse: 'up', database: 'up' });
+      await proxy.cut();
+      expect(
+        await eventually(ready, (r) => r.status === 503, {
+          timeoutMs: 15_000,
+          what: 'readiness to report ClickHouse down',
+        }),
+      ).toEqual({ status: 503, clickhouse: 'down', database: 'up' });
+      await proxy.open();
+      await eventually(ready, (r) => r.status === 200 && r.clickhouse === 'up', {
+        timeoutMs: 30_000,
+        what: 'readiness to report ClickHouse back',
+      });
+    } finally {
+      await logs?.stop('SIGKILL');
+      await proxy.cut().catch(() => undefined);
+    }
   });
 
   it('counts every redirect once when the worker is SIGKILLed mid-stream and restarted', async () => {
