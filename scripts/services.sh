@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests use are up on loopback, starting any that stopped.
-# Usage: scripts/services.sh [postgres] [redis] [rabbitmq]   (no argument: all three)
+# Usage: scripts/services.sh [postgres] [redis] [rabbitmq] [clickhouse]
+#        (no argument: postgres, redis and rabbitmq)
 # On a machine where they are not installed, install PostgreSQL 15, Redis 7 and RabbitMQ 3.10 from
 # your distribution (Debian: apt-get install postgresql redis-server rabbitmq-server), or point
-# TEST_DATABASE_URL / REDIS_URL / RABBITMQ_URL at servers of your own.
+# TEST_DATABASE_URL / REDIS_URL / RABBITMQ_URL at servers of your own. ClickHouse is installed here
+# when missing (Debian's clickhouse-server, 18.16), or point TEST_CLICKHOUSE_URL at your own.
 set -euo pipefail
 
 wait_for() { # name, tries, command...
@@ -46,6 +48,23 @@ ensure_rabbitmq() {
   wait_for rabbitmq 90 rabbitmqctl await_startup
 }
 
+ensure_clickhouse() {
+  if curl -fsS -m 2 http://127.0.0.1:8123/ping >/dev/null 2>&1; then return 0; fi
+  if ! command -v clickhouse-server >/dev/null; then
+    echo "services: installing ClickHouse (clickhouse-server)"
+    apt-get install -y -qq clickhouse-server >/dev/null ||
+      { apt-get update -qq && apt-get install -y -qq clickhouse-server >/dev/null; }
+  fi
+  echo "services: starting ClickHouse"
+  mkdir -p /run/clickhouse-server
+  chown clickhouse /run/clickhouse-server
+  # --daemon reports success even when the server dies at once: the ping below is the check.
+  runuser -u clickhouse -- clickhouse-server --daemon \
+    --config-file=/etc/clickhouse-server/config.xml \
+    --pid-file=/run/clickhouse-server/clickhouse-server.pid
+  wait_for clickhouse 30 curl -fsS -m 2 http://127.0.0.1:8123/ping
+}
+
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(postgres redis rabbitmq)
 for target in "${targets[@]}"; do
@@ -53,6 +72,7 @@ for target in "${targets[@]}"; do
     postgres) ensure_postgres ;;
     redis) ensure_redis ;;
     rabbitmq) ensure_rabbitmq ;;
+    clickhouse) ensure_clickhouse ;;
     *) echo "services: unknown service $target" >&2; exit 2 ;;
   esac
 done

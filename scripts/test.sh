@@ -2,7 +2,7 @@
 # The whole test suite: services and tools (promtool, nginx) up, lint and types clean, then unit, integration and e2e tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/services.sh postgres redis rabbitmq
+bash scripts/services.sh postgres redis rabbitmq clickhouse
 bash scripts/tools.sh promtool nginx
 npm run lint
 npm run typecheck

@@ -11,7 +11,13 @@ import {
   RmqConfirmPublisher,
   type ClickEvent,
 } from '@app/clicks';
-import { ClickEnricher, loadCountryLookup, type ClickRow } from '@app/analytics';
+import {
+  ClickEnricher,
+  ClickHouseClicks,
+  loadCountryLookup,
+  toClickHouseRow,
+  type ClickRow,
+} from '@app/analytics';
 
 /**
  * The click ingestion benchmark, loopback only, bounded in events and time:
@@ -23,8 +29,12 @@ import { ClickEnricher, loadCountryLookup, type ClickRow } from '@app/analytics'
  *    batch size into a fresh `clicks` table: the yardstick the worker's rate is a ratio of.
  * 3. Drives redirects at BENCH_LAG_RATE/s (default 5,000) for BENCH_LAG_SECONDS through the api
  *    and one worker over Redis Streams, and reports the redirect-to-row lag (p50, p99, max).
+ * 4. With CLICKS_SINK=clickhouse (BENCH_CLICKHOUSE_URL, default http://127.0.0.1:8123; skipped
+ *    with BENCH_SKIP_CLICKHOUSE=1): the worker's rate over Redis Streams into ClickHouse (and its
+ *    receipts into PostgreSQL), beside batched HTTP `INSERT ... FORMAT JSONEachRow` of the same
+ *    rows in batches of the same size into a copy of ClickHouse's table.
  *
- *   npm run bench:clicks
+ *   npm run bench:clicks    (BENCH_ONLY_CLICKHOUSE=1: the ClickHouse part alone)
  */
 
 /** The repository (profiles in config/); npm runs scripts from there. */
@@ -40,6 +50,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const LAG_RATE = Number(process.env.BENCH_LAG_RATE ?? 5000);
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 15);
 const TIMEOUT_MS = 180_000;
+const CLICKHOUSE_URL = process.env.BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -354,6 +365,82 @@ async function rmqRun(
   }
 }
 
+/**
+ * The ClickHouse sink: a worker over Redis Streams with CLICKS_SINK=clickhouse, then the yardstick,
+ * the same rows as batched HTTP `INSERT ... FORMAT JSONEachRow` (BATCH rows a request, one after
+ * the other, as the worker sends them) into a copy of the table.
+ */
+async function clickHouseRun(
+  db: Database,
+  links: { id: string; code: string }[],
+): Promise<{ rate: number; raw: number }> {
+  const database = `snip_bench_${suffix()}`;
+  const clickhouse = new ClickHouseClicks({
+    url: CLICKHOUSE_URL,
+    database,
+    user: 'default',
+    password: undefined,
+    timeoutMs: 60_000,
+  });
+  const stream = `bench-clicks-ch-${suffix()}`;
+  const events = makeEvents(EVENTS, links);
+  const client = new RedisStreamsClient({
+    connect: () => new Redis(REDIS_URL),
+    stream: `snip-bench:${stream}`,
+    maxLen: 10_000_000,
+  });
+  try {
+    await clickhouse.migrate();
+    for (let i = 0; i < events.length; i += 1000) await client.deliver(events.slice(i, i + 1000));
+    const { rate } = await measureWorker(
+      {
+        DATABASE_URL: db.url,
+        CLICKS_TRANSPORT: 'redis-streams',
+        CLICKS_REDIS_URL: REDIS_URL,
+        REDIS_KEY_PREFIX: 'snip-bench:',
+        CLICKS_STREAM: stream,
+        CLICKS_BATCH_SIZE: String(BATCH),
+        CLICKS_SINK: 'clickhouse',
+        CLICKHOUSE_URL: CLICKHOUSE_URL,
+        CLICKHOUSE_DATABASE: database,
+      },
+      EVENTS,
+    );
+    const stored = (await Promise.all(links.map((l) => clickhouse.storedRows(l.id)))).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    if (stored < EVENTS) throw new Error(`ClickHouse holds ${stored} rows of ${EVENTS}`);
+
+    const enricher = new ClickEnricher(await loadCountryLookup());
+    const rows = events.map((e) => toClickHouseRow(enricher.enrich(e)));
+    const sql = async (query: string, body = ''): Promise<void> => {
+      const response = await fetch(`${CLICKHOUSE_URL}/?query=${encodeURIComponent(query)}`, {
+        method: 'POST',
+        body,
+      });
+      if (!response.ok) throw new Error(`ClickHouse: ${await response.text()}`);
+    };
+    await sql(`CREATE TABLE \`${database}\`.clicks_raw AS \`${database}\`.clicks`);
+    const started = performance.now();
+    for (let i = 0; i < rows.length; i += BATCH) {
+      const body = rows
+        .slice(i, i + BATCH)
+        .map((r) => JSON.stringify(r))
+        .join('\n');
+      await sql(`INSERT INTO \`${database}\`.clicks_raw FORMAT JSONEachRow`, body);
+    }
+    const raw = rows.length / ((performance.now() - started) / 1000);
+    return { rate, raw };
+  } finally {
+    const redis = await client.connect();
+    await redis.del(`snip-bench:${stream}`);
+    await client.close();
+    await clickhouse.dropDatabase();
+    await clickhouse.close();
+  }
+}
+
 /** Redirects at LAG_RATE/s through api and worker; lag = row insert time - click time. */
 async function lagRun(
   db: Database,
@@ -425,6 +512,16 @@ async function lagRun(
   }
 }
 
+async function clickHouseReport(
+  db: Database,
+  links: { id: string; code: string }[],
+): Promise<void> {
+  const clickhouse = await clickHouseRun(db, links);
+  log(
+    `clickhouse sink (redis-streams worker, receipts to PostgreSQL): ${Math.round(clickhouse.rate)} events/s; raw batched HTTP JSONEachRow INSERT: ${Math.round(clickhouse.raw)} rows/s; ratio ${(clickhouse.rate / clickhouse.raw).toFixed(2)}`,
+  );
+}
+
 async function main(): Promise<void> {
   const db = await createDatabase();
   try {
@@ -432,20 +529,24 @@ async function main(): Promise<void> {
       `click ingestion benchmark: node ${process.version}, ${EVENTS} events (Redis), ${RMQ_EVENTS} (RabbitMQ), batch ${BATCH}`,
     );
     const links = await prepare(db, 20);
+    if (process.env.BENCH_ONLY_CLICKHOUSE === '1') return await clickHouseReport(db, links);
     const redis = await redisStreamsRun(db, links);
     log(
       `redis-streams worker: ${Math.round(redis.rate)} events/s; raw multi-row INSERT: ${Math.round(redis.raw)} rows/s; ratio ${(redis.rate / redis.raw).toFixed(2)}`,
     );
-    if (process.env.BENCH_SKIP_RMQ === '1') return;
-    const rmq = await rmqRun(db, links);
-    log(
-      `rmq worker: ${Math.round(rmq.rate)} events/s (publisher with confirms: ${Math.round(rmq.publishRate)} events/s); ratio to raw ${(rmq.rate / redis.raw).toFixed(2)}`,
-    );
-    if (process.env.BENCH_SKIP_LAG === '1') return;
-    const lag = await lagRun(db, links);
-    log(
-      `end-to-end at ${LAG_RATE}/s target: ${Math.round(lag.rate!)} redirects/s sent, non-302 ${lag.non3xx}, stored ${lag.stored}; lag p50 ${lag.p50!.toFixed(0)} ms, p99 ${lag.p99!.toFixed(0)} ms, max ${lag.max!.toFixed(0)} ms; redirect p99 ${lag.latencyP99} ms`,
-    );
+    if (process.env.BENCH_SKIP_RMQ !== '1') {
+      const rmq = await rmqRun(db, links);
+      log(
+        `rmq worker: ${Math.round(rmq.rate)} events/s (publisher with confirms: ${Math.round(rmq.publishRate)} events/s); ratio to raw ${(rmq.rate / redis.raw).toFixed(2)}`,
+      );
+    }
+    if (process.env.BENCH_SKIP_LAG !== '1') {
+      const lag = await lagRun(db, links);
+      log(
+        `end-to-end at ${LAG_RATE}/s target: ${Math.round(lag.rate!)} redirects/s sent, non-302 ${lag.non3xx}, stored ${lag.stored}; lag p50 ${lag.p50!.toFixed(0)} ms, p99 ${lag.p99!.toFixed(0)} ms, max ${lag.max!.toFixed(0)} ms; redirect p99 ${lag.latencyP99} ms`,
+      );
+    }
+    if (process.env.BENCH_SKIP_CLICKHOUSE !== '1') await clickHouseReport(db, links);
   } finally {
     await db.drop();
   }

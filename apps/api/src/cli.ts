@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, withLocalCodeSecret } from '@app/config';
 import { withTimeout } from '@app/core';
+import { ClickHouseClicks } from '@app/analytics';
 import {
   buildDataSourceOptions,
   pendingMigrations,
@@ -37,6 +38,8 @@ const USAGE = `snip command line
   npm run migration:revert              revert the most recent migration
   npm run migration:show                list pending migrations; exit 3 if any
   npm run migration:generate -- Name    write a migration for entity changes to libs/database/src/migrations
+  npm run cli -- clickhouse:migrate     apply pending ClickHouse migrations (CLICKHOUSE_URL,
+                                        CLICKHOUSE_DATABASE; creates the database if missing)
   npm run cli -- api-key:create --name ci --role user [--expires-at 2030-01-31T00:00:00Z]
                                         create an API key; prints it (once) as JSON on stdout
   npm run cli -- api-key:list           list API keys (never the keys themselves), one JSON per line
@@ -94,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ service: 'cli', level: config.app.logLevel });
+  if (command === 'clickhouse:migrate') return migrateClickHouse(config, logger);
   const database = await resolveDatabase(config);
   // Migrations may rightly run for minutes: no client-side query bound here.
   const dataSource = new DataSource(
@@ -135,6 +139,25 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await dataSource.destroy();
     await database.close();
+  }
+}
+
+/** Applies ClickHouse's pending migrations, whatever CLICKS_SINK says (a pre-deploy step). */
+async function migrateClickHouse(config: ApiConfig, logger: Logger): Promise<number> {
+  // Migrations may rightly take long: a generous bound per statement.
+  const clickhouse = new ClickHouseClicks({
+    ...config.clickhouse,
+    timeoutMs: Math.max(config.clickhouse.timeoutMs, 600_000),
+  });
+  try {
+    const applied = await clickhouse.migrate();
+    logger.info(
+      { applied, database: config.clickhouse.database },
+      applied.length ? 'ClickHouse migrations applied' : 'ClickHouse schema already current',
+    );
+    return 0;
+  } finally {
+    await clickhouse.close();
   }
 }
 

@@ -14,6 +14,8 @@ const API_NAMESPACES = [
   'clickPublisher',
   // The api stores clicks itself with the inline transport.
   'clickIngest',
+  // Where clicks are stored, and where the stats' breakdowns are read (CLICKS_SINK).
+  'clickhouse',
 ] as const;
 
 export type ApiConfig = SnipConfig<(typeof API_NAMESPACES)[number]>;

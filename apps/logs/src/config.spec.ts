@@ -14,6 +14,7 @@ describe('loadLogsConfig', () => {
     expect(Object.keys(config).sort()).toEqual([
       'app',
       'clickIngest',
+      'clickhouse',
       'clicks',
       'database',
       'redis',

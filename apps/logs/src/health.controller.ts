@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import {
   HealthCheckService,
   HealthIndicatorService,
@@ -7,7 +7,9 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { ClickHouseClicks } from '@app/analytics';
 import { ClicksConfig } from '@app/config';
+import { withTimeout } from '@app/core';
 import { readiness } from '@app/http';
 import { CLICK_CONSUMER, type ClickConsumer } from './click-consumer';
 
@@ -16,7 +18,8 @@ const PING_TIMEOUT_MS = 1500;
 /**
  * `/health/live`: the process runs. `/health/ready`: the worker can do its job, so both the
  * database and the broker it consumes from (Redis Streams or RabbitMQ) must be up; either down is
- * 503, naming it. Nothing is lost meanwhile: unacknowledged clicks wait in the broker.
+ * 503, naming it; with CLICKS_SINK=clickhouse, ClickHouse as well. Nothing is lost meanwhile:
+ * unacknowledged clicks wait in the broker.
  */
 @Controller('health')
 export class HealthController {
@@ -26,6 +29,9 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly clicks: ClicksConfig,
     @Inject(CLICK_CONSUMER) private readonly consumer: ClickConsumer,
+    @Optional()
+    @Inject(ClickHouseClicks)
+    private readonly clickhouse: ClickHouseClicks | null = null,
   ) {}
 
   @Get('live')
@@ -37,7 +43,11 @@ export class HealthController {
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     return readiness(
       this.health,
-      [() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }), () => this.broker()],
+      [
+        () => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS }),
+        () => this.broker(),
+        ...(this.clickhouse ? [() => this.clickHouse()] : []),
+      ],
       reply,
     );
   }
@@ -48,5 +58,11 @@ export class HealthController {
     return this.consumer.connected
       ? session.up({ transport })
       : session.down({ transport, message: 'not connected' });
+  }
+
+  private async clickHouse(): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check('clickhouse');
+    const up = await withTimeout(this.clickhouse!.ping(), PING_TIMEOUT_MS).catch(() => false);
+    return up ? session.up() : session.down({ message: 'not answering' });
   }
 }

@@ -11,3 +11,6 @@ export { visitorId } from './visitors';
 export { ClickPartitionsRepository } from './click-partitions.repository';
 export { ClickRetention } from './retention.service';
 export type { PruneResult } from './retention.service';
+export { ClickHouseClicks, ClickHouseSchemaBehindError } from './clickhouse/clickhouse-clicks';
+export { CLICKHOUSE_MIGRATIONS } from './clickhouse/migrations';
+export { toClickHouseRow } from './clickhouse/rows';

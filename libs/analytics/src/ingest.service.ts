@@ -1,9 +1,11 @@
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ClickIngestConfig } from '@app/config';
 import { sleep } from '@app/core';
 import { clickMetrics, validateClickEvent } from '@app/clicks';
 import { ROOT_LOGGER, type Logger } from '@app/observability';
 import { Batcher } from './batcher';
+import { ClickHouseClicks } from './clickhouse/clickhouse-clicks';
+import { toReceipt } from './clickhouse/rows';
 import { ClicksRepository } from './clicks.repository';
 import { ClickEnricher, loadCountryLookup, type ClickRow } from './enrichment';
 import { VisitorSaltsRepository } from './visitor-salts.repository';
@@ -20,6 +22,10 @@ const DAY_MS = 86_400_000;
  * clicks and rollups in one statement. `accept` resolves only once the event is committed (or
  * refused), which is when the transport may acknowledge it. A failing store is retried with backoff
  * for as long as the process runs, so a database outage delays acknowledgements, never loses them.
+ * With CLICKS_SINK=clickhouse a batch is stored twice, both at once: the wide rows into ClickHouse,
+ * and a receipt of each click (no descriptive column) through the same exactly-once PostgreSQL
+ * statement, which keeps the rollups and totals. Both writes are idempotent by event id; the one
+ * that failed is retried, and the batch is acknowledged only once both succeeded (decision 48).
  */
 @Injectable()
 export class ClickIngestService implements BeforeApplicationShutdown {
@@ -43,6 +49,9 @@ export class ClickIngestService implements BeforeApplicationShutdown {
     private readonly salts: VisitorSaltsRepository,
     private readonly config: ClickIngestConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Optional()
+    @Inject(ClickHouseClicks)
+    private readonly clickhouse: ClickHouseClicks | null = null,
   ) {
     this.batcher = new Batcher(
       { size: config.batchSize, intervalMs: config.batchIntervalMs },
@@ -86,13 +95,34 @@ export class ClickIngestService implements BeforeApplicationShutdown {
       seen.add(row.id);
       rows.push(row);
     }
+    // With ClickHouse, what each store already has: a retry redoes only the write that failed.
+    let inserted: number | undefined;
+    let inClickHouse = !this.clickhouse;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.keepPartitionsAhead();
         // Checked on each attempt: a retried batch may have crossed midnight into a dropped day.
         const kept = await this.identifyVisitors(this.withoutExpired(rows));
         const started = process.hrtime.bigint();
-        const inserted = await this.repository.insertClicksIgnoringDuplicates(kept);
+        if (!this.clickhouse) {
+          inserted = await this.repository.insertClicksIgnoringDuplicates(kept);
+        } else {
+          // The two writes at once; both settle before the outcome is known (no overlap with a
+          // retry), and the batch counts as stored only when both succeeded.
+          const results = await Promise.allSettled([
+            inClickHouse
+              ? undefined
+              : this.clickhouse.insert(kept).then(() => (inClickHouse = true)),
+            inserted !== undefined
+              ? undefined
+              : this.repository
+                  .insertClicksIgnoringDuplicates(kept.map(toReceipt))
+                  .then((n) => (inserted = n)),
+          ]);
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        }
+        inserted ??= 0;
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.batchSize.observe(kept.length);
         this.metrics.inserted.inc(inserted);

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { ReplicaReads } from '@app/database';
+import { ClickHouseClicks } from './clickhouse/clickhouse-clicks';
 
 export interface DailyClicks {
   /** YYYY-MM-DD (UTC). */
@@ -22,11 +23,18 @@ export interface BreakdownRow {
 
 /**
  * Read-side queries over rollups and clicks; they go to a replica when one is configured and
- * reachable (the primary otherwise, see ReplicaReads).
+ * reachable (the primary otherwise, see ReplicaReads). With CLICKS_SINK=clickhouse the breakdowns
+ * come from ClickHouse, which holds the descriptive columns; the daily counts stay PostgreSQL's
+ * exactly-once rollups either way.
  */
 @Injectable()
 export class StatsRepository {
-  constructor(private readonly replicas: ReplicaReads) {}
+  constructor(
+    private readonly replicas: ReplicaReads,
+    @Optional()
+    @Inject(ClickHouseClicks)
+    private readonly clickhouse: ClickHouseClicks | null = null,
+  ) {}
 
   /** Rollup rows of `linkId` from `fromDay` to `toDay` inclusive, by day. */
   dailyClicks(linkId: string, fromDay: string, toDay: string): Promise<DailyClicks[]> {
@@ -60,6 +68,14 @@ export class StatsRepository {
    * type, in one scan of the link's rows (GROUPING SETS).
    */
   breakdowns(linkId: string, from: Date, to: Date, includeBots: boolean): Promise<BreakdownRow[]> {
+    if (this.clickhouse) {
+      // An outage of ClickHouse is the service's, not a bug: 503 SERVICE_UNAVAILABLE, not a 500.
+      return this.clickhouse.breakdowns(linkId, from, to, includeBots).catch((error: unknown) => {
+        throw new ServiceUnavailableException('the click store (ClickHouse) did not answer', {
+          cause: error,
+        });
+      });
+    }
     return this.replicas.read(async (runner) => {
       const rows = (await runner.query(
         `SELECT CASE

@@ -112,4 +112,35 @@ describe('clicks configuration', () => {
     expect(problems(publisherOnly, publisher)).toHaveLength(2);
     expect(problems(workerOnly, worker)).toHaveLength(2);
   });
+
+  it('keeps clicks in PostgreSQL by default, ClickHouse on the local defaults when asked', () => {
+    expect(load({}).clickhouse).toMatchObject({ sink: 'postgres' });
+    expect(
+      load({ CLICKS_SINK: 'clickhouse', DATABASE_URL: 'postgres://db/snip' }).clickhouse,
+    ).toEqual({
+      sink: 'clickhouse',
+      url: 'http://127.0.0.1:8123',
+      database: 'snip',
+      user: 'default',
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('refuses the ClickHouse sink on the embedded database (no external services there)', () => {
+    expect(problems({ CLICKS_SINK: 'clickhouse' })).toEqual([
+      expect.stringMatching(/^CLICKS_SINK: clickhouse needs DATABASE_URL/),
+    ]);
+  });
+
+  it('checks the ClickHouse keys', () => {
+    const base = { CLICKS_SINK: 'clickhouse', DATABASE_URL: 'postgres://db/snip' };
+    expect(problems({ ...base, CLICKS_SINK: 'mysql' })[0]).toMatch(/^CLICKS_SINK/);
+    expect(problems({ ...base, CLICKHOUSE_URL: 'tcp://ch:9000' })[0]).toMatch(/^CLICKHOUSE_URL/);
+    expect(problems({ ...base, CLICKHOUSE_DATABASE: 'snip; DROP' })[0]).toMatch(
+      /^CLICKHOUSE_DATABASE: expected a plain identifier/,
+    );
+    expect(problems({ ...base, CLICKHOUSE_TIMEOUT_MS: '5' })[0]).toMatch(/^CLICKHOUSE_TIMEOUT_MS/);
+    expect(problems({ ...base, CLICKHOUSE_PASSWORD: 'hunter2', CLICKHOUSE_USER: '' })).toEqual([]);
+    expect(load({ ...base, CLICKHOUSE_PASSWORD: 'hunter2' }).clickhouse.password).toBe('hunter2');
+  });
 });

@@ -396,6 +396,29 @@ const clickIngestSchema = z.object({
 });
 export class ClickIngestConfig extends configClass(clickIngestSchema) {}
 
+/**
+ * Where the wide click rows go. `postgres` (the default) keeps everything in PostgreSQL's `clicks`.
+ * `clickhouse` writes the enriched rows to ClickHouse and only a receipt of each click (id, day,
+ * link, bot flag) to PostgreSQL, which keeps the exactly-once totals (see decision 48).
+ */
+const clickhouseSchema = z.object({
+  sink: key('CLICKS_SINK', z.enum(['postgres', 'clickhouse']).default('postgres')),
+  /** ClickHouse's HTTP interface, such as http://127.0.0.1:8123. */
+  url: key('CLICKHOUSE_URL', httpUrl().default('http://127.0.0.1:8123')),
+  database: key(
+    'CLICKHOUSE_DATABASE',
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'expected a plain identifier' })
+      .default('snip'),
+  ),
+  user: key('CLICKHOUSE_USER', name().default('default')),
+  password: key('CLICKHOUSE_PASSWORD', z.string().optional()),
+  /** Longest one ClickHouse request (insert or query) may take before it fails and is retried. */
+  timeoutMs: key('CLICKHOUSE_TIMEOUT_MS', int(100, 600_000).default(10_000)),
+});
+export class ClickHouseConfig extends configClass(clickhouseSchema) {}
+
 /** The logs worker: its place in the consumer group, dead letters, prefetch and HTTP port. */
 const workerSchema = z
   .object({
@@ -444,6 +467,7 @@ export const NAMESPACES = {
   clicks: ClicksConfig,
   clickPublisher: ClickPublisherConfig,
   clickIngest: ClickIngestConfig,
+  clickhouse: ClickHouseConfig,
   worker: WorkerConfig,
   edge: EdgeConfig,
 };

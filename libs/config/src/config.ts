@@ -114,7 +114,7 @@ export function loadConfig<N extends Namespace = Namespace>(
         const env = keys.find((k) => k.namespace === namespace && k.field === field)?.env;
         const key = [env ?? namespace ?? '(root)', ...rest].join('.');
         const value = env === undefined ? undefined : merged[env];
-        const shown = value === undefined || key.includes('SECRET') ? '' : ` (got "${value}")`;
+        const shown = value === undefined || /SECRET|PASSWORD/.test(key) ? '' : ` (got "${value}")`;
         return `${key}: ${issue.message}${shown}`;
       }),
     );
@@ -142,7 +142,7 @@ function acrossNamespaces(
   profile: Profile,
   ctx: z.RefinementCtx,
 ): void {
-  const { api, database, links, clicks, redis, edge } = config;
+  const { api, database, links, clicks, redis, edge, clickhouse } = config;
   if (profile === 'production') {
     if (database && !database.url) {
       ctx.addIssue({
@@ -202,6 +202,14 @@ function acrossNamespaces(
       path: ['clicks', 'transport'],
       message:
         'inline stores clicks in the api process and cannot serve the edge: set CLICKS_TRANSPORT to redis-streams or rmq',
+    });
+  }
+  if (clickhouse?.sink === 'clickhouse' && database && !database.url) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clickhouse', 'sink'],
+      message:
+        'clickhouse needs DATABASE_URL: the embedded profile runs no external service (PostgreSQL keeps the totals beside ClickHouse)',
     });
   }
   if (clicks?.transport === 'redis-streams' && !clicks.redisUrl && !redis?.url) {

@@ -3,6 +3,7 @@ export {
   AppConfig,
   AuthConfig,
   CacheConfig,
+  ClickHouseConfig,
   ClickIngestConfig,
   ClickPublisherConfig,
   ClicksConfig,
