@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { uniqueName } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import {
+  environmentOf,
   exportedNames,
   KUSTOMIZE_ROOT,
   metricNames,
@@ -22,8 +23,8 @@ import {
   settingsOf,
   type KubeObject,
 } from '../support/kubernetes';
-import { ROOT, spawnApi, spawnEdge, spawnLogs, type SpawnedApp } from '../support/process';
-import { REDIS_URL } from '../support/services';
+import { ROOT, runCli, spawnApi, spawnEdge, spawnLogs, type SpawnedApp } from '../support/process';
+import { RABBITMQ_URL, REDIS_URL } from '../support/services';
 
 /**
  * deploy/kubernetes, validated offline (issue 14): every overlay renders with `kubectl kustomize`,
@@ -428,5 +429,81 @@ describe('the metric names the alerts, the adapter rule and the dashboard read',
     const expressions = dashboardExpressions();
     expect(expressions.length).toBeGreaterThan(10);
     expect(unknown(expressions)).toEqual([]);
+  });
+});
+
+/**
+ * The environment the dev overlay gives each container is enough for the built apps in the
+ * production profile: the Job's migrates (which the production profile needs before the apps
+ * start), then the api, the worker and the edge start with theirs and answer /health/ready. Only
+ * the service addresses (the Secret's postgres, redis and rabbitmq hosts), the listen address and
+ * ports, and the stream name are the test's.
+ */
+describe('the dev overlay environment, in the production profile', () => {
+  const prefix = `${uniqueName('snip-k8s-env')}:`;
+  const stream = uniqueName('clicks');
+  let db: TestDatabase;
+  let objects: KubeObject[];
+  const apps: SpawnedApp[] = [];
+
+  const environment = (kind: string, name: string): Record<string, string> => {
+    const rendered = environmentOf(
+      objects,
+      nth(podTemplate(named(objects, kind, name)).spec.containers),
+    );
+    const local: Record<string, string> = {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOGS_PORT: '0',
+      EDGE_PORT: '0',
+      REDIS_KEY_PREFIX: prefix,
+      CLICKS_STREAM: stream,
+      CLICKS_DEAD_LETTER_STREAM: `${stream}:dead`,
+    };
+    const services: Record<string, string> = { DATABASE_URL: db.url, REDIS_URL, RABBITMQ_URL };
+    for (const key of Object.keys(services)) {
+      if (!(key in rendered)) delete services[key];
+    }
+    return { ...rendered, ...local, ...services };
+  };
+
+  beforeAll(async () => {
+    objects = render('dev');
+    db = await createTestDatabase('snip_k8s_env');
+  });
+
+  afterAll(async () => {
+    for (const app of apps.reverse()) await app.stop();
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.del(stream, `${stream}:dead`);
+    } finally {
+      redis.disconnect();
+    }
+    await db?.drop();
+  });
+
+  it('migrates with the environment of the Job, then starts the api, the worker and the edge with theirs', async () => {
+    const job = environment('Job', 'snip-migrate');
+    expect(job.SNIP_PROFILE).toBe('production');
+    const migrated = await runCli(['migration:run'], job);
+    // The output, should it fail, says why.
+    expect(migrated.code === 0 ? 0 : migrated.output).toBe(0);
+
+    const api = await spawnApi({ env: environment('Deployment', 'snip-api') });
+    apps.push(api);
+    const logsEnv = environment('Deployment', 'snip-logs');
+    // The worker gets no SHORT_CODE_SECRET: it does not need it.
+    expect(logsEnv.SHORT_CODE_SECRET).toBeUndefined();
+    apps.push(await spawnLogs(logsEnv));
+    const edgeEnv = environment('Deployment', 'snip-edge');
+    expect(edgeEnv.DATABASE_URL).toBeUndefined();
+    expect(edgeEnv.EDGE_UPSTREAM_URL).toBe('http://snip-api:3000');
+    apps.push(await spawnEdge({ ...edgeEnv, EDGE_UPSTREAM_URL: api.url }));
+    for (const app of apps) {
+      expect([app.url, (await fetch(`${app.url}/health/ready`)).status]).toEqual([app.url, 200]);
+    }
   });
 });

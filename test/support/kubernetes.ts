@@ -164,6 +164,26 @@ export function settingsOf(objects: readonly KubeObject[], container: Container)
   return settings;
 }
 
+/**
+ * The whole environment the rendered objects give `container`: its ConfigMaps, its values and its
+ * Secret keys (decoded). Throws on a reference the render cannot resolve.
+ */
+export function environmentOf(objects: readonly KubeObject[], container: Container): Labels {
+  const environment = settingsOf(objects, container);
+  for (const variable of container.env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (ref === undefined) continue;
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+    const encoded = secret?.data?.[ref.key];
+    if (encoded !== undefined) {
+      environment[variable.name] = Buffer.from(encoded, 'base64').toString('utf8');
+    } else if (ref.optional !== true) {
+      throw new Error(`${container.name}: no key ${ref.key} in Secret ${ref.name}`);
+    }
+  }
+  return environment;
+}
+
 const preStopSleepSeconds = (container: Container): number => {
   const command = container.lifecycle?.preStop?.exec?.command ?? [];
   return command[0] === 'sleep' ? Number(command[1]) : 0;
