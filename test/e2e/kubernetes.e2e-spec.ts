@@ -221,6 +221,7 @@ describe('the checks themselves', () => {
     delete container.readinessProbe;
     delete (container.resources as { limits?: unknown }).limits;
     pod.securityContext = { runAsUser: 0 };
+    (api.spec as { replicas?: number }).replicas = 3;
     (container.securityContext as Record<string, unknown>).readOnlyRootFilesystem = false;
     const withoutPdb = objects.filter(
       (o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.name === 'snip-api'),
@@ -238,6 +239,7 @@ describe('the checks themselves', () => {
         'Deployment/snip-api container api: runs as uid 0',
         'Deployment/snip-api container api: root filesystem writable',
         'Deployment/snip-api: no PodDisruptionBudget',
+        'Deployment/snip-api: sets replicas, which each apply would reset under its autoscaler',
         'HorizontalPodAutoscaler/snip-edge: targets no Deployment (snip-gone)',
       ]),
     );

@@ -319,6 +319,9 @@ export function policyViolations(
       ),
     ];
     if (scalers.length > 1) violations.push(`${owner}: scaled by ${scalers.length} autoscalers`);
+    if (scalers.length > 0 && (deployment.spec as { replicas?: number }).replicas !== undefined) {
+      violations.push(`${owner}: sets replicas, which each apply would reset under its autoscaler`);
+    }
   }
 
   for (const scaler of [
