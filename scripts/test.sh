@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: services and tools (promtool, nginx) up, lint and types clean, then unit, integration and e2e tests.
+# The whole test suite: services and tools (promtool, nginx, kubectl) up, lint and types clean, then unit, integration and e2e tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh postgres redis rabbitmq clickhouse
-bash scripts/tools.sh promtool nginx
+bash scripts/tools.sh promtool nginx kubectl
 npm run lint
 npm run typecheck
 npm run build

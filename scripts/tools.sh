@@ -4,9 +4,11 @@
 #   promtool  checks the /metrics exposition in the e2e tests (Debian package `prometheus`)
 #   nginx     the reverse proxy of deploy/nginx/snip.conf, started by test/e2e/nginx.e2e-spec.ts
 #             on a free port as a child process (Debian package `nginx`; its service is not started)
+#   kubectl   renders deploy/kubernetes (`kubectl kustomize`) in test/e2e/kubernetes.e2e-spec.ts
+#             (Debian package `kubernetes-client`)
 # Silent for a tool that is already there; otherwise installs its package with apt-get, as root or
 # through sudo (never waiting for a password without a terminal).
-# Usage: scripts/tools.sh wrk|promtool|nginx...
+# Usage: scripts/tools.sh wrk|promtool|nginx|kubectl...
 set -euo pipefail
 
 package_of() {
@@ -14,8 +16,9 @@ package_of() {
     wrk) echo wrk ;;
     promtool) echo prometheus ;;
     nginx) echo nginx ;;
+    kubectl) echo kubernetes-client ;;
     *)
-      echo "tools: unknown tool '$1' (known: wrk, promtool, nginx)" >&2
+      echo "tools: unknown tool '$1' (known: wrk, promtool, nginx, kubectl)" >&2
       return 1
       ;;
   esac
