@@ -4,10 +4,12 @@ import pino from 'pino';
 import { DataSource } from 'typeorm';
 import {
   ClickEnricher,
+  ClickHouseClicks,
   ClickPartitionsRepository,
   ClickRetention,
   ClicksRepository,
   loadCountryLookup,
+  visitorId,
   type ClickRow,
 } from '@app/analytics';
 import { createClickEvent } from '@app/clicks';
@@ -27,6 +29,12 @@ import { buildDataSourceOptions, runMigrations } from '@app/database';
  *    last two again after VACUUM FULL (without the dead row versions of their updates).
  * 3. ClickRetention.prune(1) drops every one of those days; its duration, and the rollups and
  *    totals compared before and after.
+ * 4. When ClickHouse answers at BENCH_CLICKHOUSE_URL (http://127.0.0.1:8123; `bash
+ *    scripts/services.sh clickhouse`): the same rows, with their visitor ids, into a throwaway
+ *    database with the real ClickHouse migrations, in batches of 10,000 (ClickHouseClicks.insert,
+ *    as the sink writes them); after OPTIMIZE ... FINAL, the bytes on disk of the active parts of
+ *    `clicks` (compressed, and uncompressed for the ratio); then the days dropped as retention does
+ *    (dropDaysBefore), timed.
  *
  *   npm run bench:retention
  */
@@ -38,6 +46,8 @@ const LINKS = Number(process.env.BENCH_LINKS ?? 10_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 /** Distinct events enriched; the other rows reuse their enrichment (the parsers cost CPU only). */
 const POOL = 20_000;
+const CLICKHOUSE_URL = process.env.BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+const CLICKHOUSE_BATCH = 10_000;
 const TIMEOUT_MS = 600_000;
 const DAY_MS = 86_400_000;
 
@@ -239,10 +249,99 @@ async function main(): Promise<void> {
         `rollups and totals ${before === after ? 'unchanged' : `CHANGED (${before} -> ${after})`} (${after})`,
     );
     if (before !== after || left !== 0) process.exitCode = 1;
+    await clickHouseDisk(start, enricher, today);
   } finally {
     await client.end().catch(() => undefined);
     if (dataSource.isInitialized) await dataSource.destroy();
     await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  }
+}
+
+/** One statement on ClickHouse's HTTP interface, its JSONEachRow rows. */
+async function clickHouseRows<T>(sql: string): Promise<T[]> {
+  const res = await fetch(
+    `${CLICKHOUSE_URL}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}`,
+  );
+  const text = await res.text();
+  if (!res.ok) throw new Error(`ClickHouse answered ${res.status}: ${text}`);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
+}
+
+/** Step 4: the same rows in ClickHouse, their bytes on disk, and their days dropped. */
+async function clickHouseDisk(
+  start: number,
+  enricher: ClickEnricher,
+  today: number,
+): Promise<void> {
+  const database = `snip_bench_retention_${Date.now().toString(36)}`;
+  const clickhouse = new ClickHouseClicks({
+    url: CLICKHOUSE_URL,
+    database,
+    user: 'default',
+    password: undefined,
+    timeoutMs: 120_000,
+  });
+  try {
+    if (!(await clickhouse.ping().catch(() => false))) {
+      log(`ClickHouse: nothing answers at ${CLICKHOUSE_URL}; skipped`);
+      return;
+    }
+    const [{ version = '?' } = {}] = await clickHouseRows<{ version: string }>(
+      'SELECT version() AS version',
+    );
+    await clickhouse.migrate();
+    const salt = randomBytes(32);
+    const pool: ClickRow[] = [];
+    const started = process.hrtime.bigint();
+    for (let from = 0; from < ROWS; from += CLICKHOUSE_BATCH) {
+      const rows: ClickRow[] = [];
+      for (let i = from; i < Math.min(from + CLICKHOUSE_BATCH, ROWS); i++) {
+        const row = makeRow(i, start, enricher, pool);
+        rows.push({ ...row, visitorId: visitorId(salt, row.ip, row.userAgent) });
+      }
+      await clickhouse.insert(rows);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log(
+      `ClickHouse ${version}: stored ${ROWS.toLocaleString('en')} rows in ${seconds.toFixed(1)} s ` +
+        `(${Math.round(ROWS / seconds).toLocaleString('en')} rows/s, batches of ${CLICKHOUSE_BATCH})`,
+    );
+    await clickHouseRows(`OPTIMIZE TABLE \`${database}\`.clicks FINAL`).catch(() => []);
+    const [size] = await clickHouseRows<{
+      rows: string;
+      disk: string;
+      compressed: string;
+      raw: string;
+      parts: string;
+    }>(
+      `SELECT toString(sum(rows)) AS rows, toString(sum(bytes_on_disk)) AS disk,
+              toString(sum(data_compressed_bytes)) AS compressed,
+              toString(sum(data_uncompressed_bytes)) AS raw, toString(count()) AS parts
+         FROM system.parts WHERE database = '${database}' AND table = 'clicks' AND active`,
+    );
+    if (!size) throw new Error('ClickHouse: no parts for clicks');
+    const disk = Number(size.disk);
+    log(
+      `ClickHouse clicks: ${Number(size.rows).toLocaleString('en')} rows in ${size.parts} parts, ` +
+        `${mib(disk)} on disk (${(disk / Number(size.rows)).toFixed(1)} B a click), ` +
+        `data ${mib(Number(size.compressed))} compressed from ${mib(Number(size.raw))} ` +
+        `(${(Number(size.raw) / Number(size.compressed)).toFixed(1)}x)`,
+    );
+    const dropStarted = process.hrtime.bigint();
+    const dropped = await clickhouse.dropDaysBefore(
+      new Date(today + DAY_MS).toISOString().slice(0, 10),
+    );
+    const dropMs = Number(process.hrtime.bigint() - dropStarted) / 1e6;
+    log(
+      `ClickHouse dropDaysBefore(tomorrow): ${dropped.length} day partitions in ${dropMs.toFixed(0)} ms; ` +
+        `${await clickhouse.storedRows('1')} rows of link 1 left`,
+    );
+  } finally {
+    await clickhouse.dropDatabase().catch(() => undefined);
+    await clickhouse.close();
   }
 }
 
