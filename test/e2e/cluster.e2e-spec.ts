@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { createTestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { LinksClient, rawRequest } from '../support/http';
@@ -225,16 +225,39 @@ describe(`the api with WEB_CONCURRENCY=${WORKERS}`, () => {
   it('drains every worker on SIGTERM: the requests in flight finish, exit 0, no worker left', async () => {
     const { port } = new URL(api.url);
     const pids = workers();
-    // Creates whose bodies are held back until after SIGTERM (see lifecycle.e2e-spec.ts), one
-    // connection each, so round-robin hands them to both workers.
-    const held = Array.from({ length: 2 * WORKERS }, (_, i) => {
+    // Keep-alive connections, each probed first (a GET whose access-log line names the worker that
+    // took the connection), until every worker holds at least two: round-robin across workers is
+    // not strict (a worker that acknowledges its connections faster gets more).
+    const connections: { agent: Agent; pid: number }[] = [];
+    const perWorker = (pid: number) => connections.filter((c) => c.pid === pid).length;
+    for (let i = 0; pids.some((pid) => perWorker(pid) < 2); i++) {
+      if (i >= 40)
+        throw new Error(
+          `40 connections and not two on each worker: ${JSON.stringify(connections.map((c) => c.pid))}`,
+        );
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const path = `/api/v1/links/held-probe-${i}`;
+      await new Promise<void>((done, fail) => {
+        const probe = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
+          res.resume();
+          res.on('end', () => done());
+        });
+        probe.on('error', fail);
+        probe.end();
+      });
+      await eventually(() => servedBy(api.output, path).size === 1, { what: `the log of ${path}` });
+      connections.push({ agent, pid: [...servedBy(api.output, path)][0]! });
+    }
+    // Creates whose bodies are held back until after SIGTERM (see lifecycle.e2e-spec.ts), on those
+    // connections, so every worker has requests in flight when it is told to stop.
+    const held = connections.map(({ agent }, i) => {
       const body = JSON.stringify({ url: `https://example.com/in-flight/${i}` });
       const request = httpRequest({
         host: '127.0.0.1',
         port,
         method: 'POST',
         path: '/api/v1/links',
-        agent: false,
+        agent,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
@@ -264,7 +287,8 @@ describe(`the api with WEB_CONCURRENCY=${WORKERS}`, () => {
     );
     for (const h of held) h.request.end(h.body);
     expect(await Promise.all(held.map((h) => h.response))).toEqual(held.map(() => 201));
-    expect(servedBy(api.output, '/api/v1/links').size).toBeGreaterThanOrEqual(WORKERS);
+    expect(servedBy(api.output, '/api/v1/links')).toEqual(new Set(pids));
+    for (const { agent } of connections) agent.destroy();
 
     expect(await api.exited).toBe(0);
     expect(api.process.signalCode).toBeNull();
