@@ -19,7 +19,7 @@ import {
   type SpawnedEdge,
   type SpawnedLogs,
 } from '../support/process';
-import { RABBITMQ_URL, REDIS_URL } from '../support/services';
+import { RABBITMQ_URL, REDIS_URL, removeRedisKeys } from '../support/services';
 
 /**
  * The edge redirector (apps/edge) in front of one api, on real PostgreSQL, Redis and a click
@@ -329,13 +329,7 @@ describe('the edge and the api under one redirect limit', () => {
   afterAll(async () => {
     await edge?.stop();
     await api?.stop();
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    await removeRedisKeys(prefix);
     await db?.drop();
   });
 

@@ -3,7 +3,6 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
-import { Redis } from 'ioredis';
 import { uniqueName } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import {
@@ -24,7 +23,7 @@ import {
   type KubeObject,
 } from '../support/kubernetes';
 import { ROOT, runCli, spawnApi, spawnEdge, spawnLogs, type SpawnedApp } from '../support/process';
-import { RABBITMQ_URL, REDIS_URL } from '../support/services';
+import { RABBITMQ_URL, REDIS_URL, removeRedisKeys } from '../support/services';
 
 /**
  * deploy/kubernetes, validated offline (issue 14): every overlay renders with `kubectl kustomize`,
@@ -378,14 +377,7 @@ describe('the metric names the alerts, the adapter rule and the dashboard read',
 
   afterAll(async () => {
     for (const app of apps.reverse()) await app.stop();
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.del(stream, `${stream}:dead`);
-    } finally {
-      redis.disconnect();
-    }
+    await removeRedisKeys(prefix, stream, `${stream}:dead`);
     await db?.drop();
   });
 
@@ -476,14 +468,7 @@ describe('the dev overlay environment, in the production profile', () => {
 
   afterAll(async () => {
     for (const app of apps.reverse()) await app.stop();
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.del(stream, `${stream}:dead`);
-    } finally {
-      redis.disconnect();
-    }
+    await removeRedisKeys(prefix, stream, `${stream}:dead`);
     await db?.drop();
   });
 

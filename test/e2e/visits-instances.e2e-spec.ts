@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { fireRedirects, OwnRedis, pipelineIdle, uniqueName } from '../support/clicks';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { expectProblem, LinksClient, type LinkBody } from '../support/http';
 import { uniquePrefix } from '../support/metrics';
 import { spawnApi, spawnLogs, type SpawnedApi, type SpawnedLogs } from '../support/process';
-import { REDIS_URL } from '../support/services';
+import { REDIS_URL, removeRedisKeys } from '../support/services';
 import { useTestApi } from '../support/suite';
 
 /**
@@ -56,13 +55,7 @@ describe('visit counts and caps across processes', () => {
 
   afterAll(async () => {
     await Promise.all(apis.map((api) => api.stop()));
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    await removeRedisKeys(prefix);
     await db?.drop();
   });
 
