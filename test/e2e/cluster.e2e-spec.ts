@@ -287,7 +287,8 @@ describe(`the api with WEB_CONCURRENCY=${WORKERS}`, () => {
     );
     for (const h of held) h.request.end(h.body);
     expect(await Promise.all(held.map((h) => h.response))).toEqual(held.map(() => 201));
-    expect(servedBy(api.output, '/api/v1/links')).toEqual(new Set(pids));
+    // Every worker served creates (a worker killed by an earlier test may have served some too).
+    expect([...servedBy(api.output, '/api/v1/links')]).toEqual(expect.arrayContaining(pids));
     for (const { agent } of connections) agent.destroy();
 
     expect(await api.exited).toBe(0);
