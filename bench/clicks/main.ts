@@ -54,6 +54,16 @@ const TIMEOUT_MS = 180_000;
 const CLICKHOUSE_URL = process.env.BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+/** A logs worker's environment reading `stream` (under the bench's key prefix) into `databaseUrl`. */
+const streamWorkerEnv = (databaseUrl: string, stream: string): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  CLICKS_TRANSPORT: 'redis-streams',
+  CLICKS_REDIS_URL: REDIS_URL,
+  REDIS_KEY_PREFIX: 'snip-bench:',
+  CLICKS_STREAM: stream,
+  CLICKS_BATCH_SIZE: String(BATCH),
+});
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const suffix = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const quiet = pino({ level: 'silent' });
@@ -292,14 +302,7 @@ async function redisStreamsRun(
     maxLen: 10_000_000,
   });
   for (let i = 0; i < events.length; i += 1000) await client.deliver(events.slice(i, i + 1000));
-  const env = {
-    DATABASE_URL: db.url,
-    CLICKS_TRANSPORT: 'redis-streams',
-    CLICKS_REDIS_URL: REDIS_URL,
-    REDIS_KEY_PREFIX: 'snip-bench:',
-    CLICKS_STREAM: stream,
-    CLICKS_BATCH_SIZE: String(BATCH),
-  };
+  const env = streamWorkerEnv(db.url, stream);
   try {
     const { rate } = await measureWorker(env, EVENTS);
     const enricher = new ClickEnricher(await loadCountryLookup());
@@ -385,12 +388,7 @@ async function clickHouseRun(
     for (let i = 0; i < events.length; i += 1000) await client.deliver(events.slice(i, i + 1000));
     const { rate } = await measureWorker(
       {
-        DATABASE_URL: db.url,
-        CLICKS_TRANSPORT: 'redis-streams',
-        CLICKS_REDIS_URL: REDIS_URL,
-        REDIS_KEY_PREFIX: 'snip-bench:',
-        CLICKS_STREAM: stream,
-        CLICKS_BATCH_SIZE: String(BATCH),
+        ...streamWorkerEnv(db.url, stream),
         CLICKS_SINK: 'clickhouse',
         CLICKHOUSE_URL: CLICKHOUSE_URL,
         CLICKHOUSE_DATABASE: database,
