@@ -141,7 +141,17 @@ async function spawnApp(app: 'api' | 'logs' | 'edge', options: AppLaunch): Promi
   const cleanup = options.cleanup ?? (() => undefined);
   const child = launch(built('main.js', app), [], options.env);
   const output: string[] = [];
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // Resolves once the output is read to its end as well ('close'), so a line written just before
+  // the exit is in `output`; bounded, as a worker or grandchild can hold the pipes open longer.
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      const bound = setTimeout(() => done(code), 2_000);
+      child.once('close', () => {
+        clearTimeout(bound);
+        done(code);
+      });
+    }),
+  );
 
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(
