@@ -262,8 +262,9 @@ describe('ClickIngestService with CLICKS_RETENTION_DAYS', () => {
     { imports: [AnalyticsModule] },
     { env: () => ({ CLICKS_RETENTION_DAYS: '3', CLICKS_BATCH_INTERVAL_MS: '10' }) },
   );
-  const expiredMetric = async (): Promise<number> =>
-    (await register.getSingleMetric('snip_clicks_expired_total')?.get())?.values[0]?.value ?? 0;
+  const metricValue = async (name: string): Promise<number> =>
+    (await register.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+  const expiredMetric = (): Promise<number> => metricValue('snip_clicks_expired_total');
 
   it('acknowledges a click older than the window without storing it or re-creating its day', async () => {
     const ingest = suite.module.get(ClickIngestService);
@@ -296,5 +297,31 @@ describe('ClickIngestService with CLICKS_RETENTION_DAYS', () => {
     );
     expect(total!.clicks).toBe('2');
     expect(await expiredMetric()).toBe(expiredBefore + 1);
+  });
+
+  it('counts an expired click once when its batch is retried', async () => {
+    const ingest = suite.module.get(ClickIngestService);
+    const link = { id: '9202', code: 'retain2' };
+    const visitor = { method: 'GET', userAgent: 'curl/8.5.0' };
+    // Today's partition exists once a click of today is stored; dropped behind the ingest's back,
+    // the next batch's first attempt fails (no partition for its row) and the retry re-creates it.
+    await ingest.accept(createClickEvent(link, visitor, null, NOW));
+    await query(suite.db.url, `DROP TABLE ${partitionOf(0)}`);
+    const failuresBefore = await metricValue('snip_clicks_store_failures_total');
+    const expiredBefore = await expiredMetric();
+
+    const old = createClickEvent(link, visitor, null, new Date(TODAY - 5 * DAY_MS));
+    const fresh = createClickEvent(link, visitor, null, NOW);
+    const outcomes = await Promise.all([old, fresh].map((e) => ingest.accept(e)));
+
+    expect(outcomes).toEqual(Array(2).fill({ status: 'stored' }));
+    expect(await metricValue('snip_clicks_store_failures_total')).toBeGreaterThan(failuresBefore);
+    expect(await expiredMetric()).toBe(expiredBefore + 1);
+    const stored = await query<{ id: string }>(
+      suite.db.url,
+      'SELECT id::text FROM clicks WHERE link_id = $1 AND id = $2',
+      [link.id, fresh.id],
+    );
+    expect(stored).toHaveLength(1);
   });
 });

@@ -125,6 +125,8 @@ export class ClickIngestService implements BeforeApplicationShutdown {
         inserted ??= 0;
         this.metrics.insertSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.batchSize.observe(kept.length);
+        // Counted once the batch is stored, so a retried batch counts its expired events once.
+        this.metrics.expired.inc(rows.length - kept.length);
         this.metrics.inserted.inc(inserted);
         this.metrics.duplicates.inc(events.length - (rows.length - kept.length) - inserted);
         return;
@@ -162,9 +164,7 @@ export class ClickIngestService implements BeforeApplicationShutdown {
   private withoutExpired(rows: ClickRow[]): ClickRow[] {
     const cutoff = retentionCutoff(this.config.retentionDays, new Date());
     if (cutoff === undefined) return rows;
-    const kept = rows.filter((row) => !isExpired(row.occurredAt, cutoff));
-    if (kept.length < rows.length) this.metrics.expired.inc(rows.length - kept.length);
-    return kept;
+    return rows.filter((row) => !isExpired(row.occurredAt, cutoff));
   }
 
   /** Creates the partitions of the coming days, once a day per process. */
