@@ -6,9 +6,11 @@
 #             on a free port as a child process (Debian package `nginx`; its service is not started)
 #   kubectl   renders deploy/kubernetes (`kubectl kustomize`) in test/e2e/kubernetes.e2e-spec.ts
 #             (Debian package `kubernetes-client`)
+#   docker-compose  validates docker-compose*.yml (scripts/validate-compose.sh) where the Docker CLI
+#             has no compose plugin (Debian package `docker-compose`)
 # Silent for a tool that is already there; otherwise installs its package with apt-get, as root or
 # through sudo (never waiting for a password without a terminal).
-# Usage: scripts/tools.sh wrk|promtool|nginx|kubectl...
+# Usage: scripts/tools.sh wrk|promtool|nginx|kubectl|docker-compose...
 set -euo pipefail
 
 package_of() {
@@ -17,8 +19,9 @@ package_of() {
     promtool) echo prometheus ;;
     nginx) echo nginx ;;
     kubectl) echo kubernetes-client ;;
+    docker-compose) echo docker-compose ;;
     *)
-      echo "tools: unknown tool '$1' (known: wrk, promtool, nginx, kubectl)" >&2
+      echo "tools: unknown tool '$1' (known: wrk, promtool, nginx, kubectl, docker-compose)" >&2
       return 1
       ;;
   esac

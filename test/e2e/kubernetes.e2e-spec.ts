@@ -24,6 +24,7 @@ import {
 } from '../support/kubernetes';
 import { ROOT, runCli, spawnApi, spawnEdge, spawnLogs, type SpawnedApp } from '../support/process';
 import { RABBITMQ_URL, REDIS_URL, removeRedisKeys } from '../support/services';
+import { unknownSettings } from '../support/settings';
 
 /**
  * deploy/kubernetes, validated offline (issue 14): every overlay renders with `kubectl kustomize`,
@@ -470,6 +471,18 @@ describe('the dev overlay environment, in the production profile', () => {
     for (const app of apps.reverse()) await app.stop();
     await removeRedisKeys(prefix, stream, `${stream}:dead`);
     await db?.drop();
+  });
+
+  it('gives every container only settings snip knows (a typo would be ignored silently)', () => {
+    const containers = [
+      ['Job', 'snip-migrate'],
+      ...ofKind(objects, 'Deployment').map((d) => ['Deployment', d.metadata.name]),
+    ].map(([kind, name]) => ({
+      name,
+      unknown: unknownSettings(Object.keys(environment(kind!, name!))),
+    }));
+    expect(containers).toHaveLength(4);
+    expect(containers).toEqual(containers.map(({ name }) => ({ name, unknown: [] })));
   });
 
   it('migrates with the environment of the Job, then starts the api, the worker and the edge with theirs', async () => {
