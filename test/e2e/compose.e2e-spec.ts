@@ -42,7 +42,7 @@ function compose(files: string[]): ComposeFile {
   const [command, ...prefix] = plugin ? ['docker', 'compose'] : ['docker-compose'];
   const args = [...prefix, ...files.flatMap((file) => ['-f', file]), 'config'];
   return load(
-    execFileSync(command!, args, { cwd: ROOT, env: ENV, encoding: 'utf8' }),
+    execFileSync(command, args, { cwd: ROOT, env: ENV, encoding: 'utf8' }),
   ) as ComposeFile;
 }
 
