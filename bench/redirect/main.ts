@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { startRedisServer } from '../support/processes';
+import { hasTaskset, startRedisServer } from '../support/processes';
+import {
+  LOAD_LUA,
+  median,
+  ms,
+  percent,
+  wrk as runWrk,
+  wrkArgv,
+  wrkFailures,
+  type Measurement,
+  type Target as WrkTarget,
+} from '../support/wrk';
 
 /**
  * The redirect benchmark: starts a bare Fastify yardstick and the built api (real PostgreSQL and
@@ -67,8 +78,7 @@ const API_ENV = Object.fromEntries(
 );
 /** A file each measured api's output is appended to (its logs, and --trace-gc lines), if set. */
 const API_OUTPUT = process.env.BENCH_API_OUTPUT;
-/** The wrk script, and the script that installs wrk when it is missing. */
-const LOAD_LUA = join(ROOT, 'bench/redirect/load.lua');
+/** The script that installs wrk when it is missing. */
 const BENCH_TOOLS = join(ROOT, 'scripts/tools.sh');
 /**
  * Paced runs keep a connection's mean wait between requests at 12 ms or more (wrk's delays are
@@ -86,15 +96,6 @@ const PACED_WAIT_S = 0.012;
 const PACED_SKIP_SECONDS = 2;
 const PACED_MAX_CONNECTIONS = 1000;
 const HOT_URL = 'https://example.com/spring-sale?utm_source=bench';
-
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
 
@@ -185,46 +186,6 @@ interface Target {
   readonly expectStatus: number;
 }
 
-/** The line of JSON load.lua prints when wrk is done. */
-interface WrkReport {
-  readonly requests: number;
-  readonly rps: number;
-  readonly p50_ms: number;
-  readonly p99_ms: number;
-  readonly max_ms: number;
-  /** Paced runs: what load.lua measured itself, after the skipped start (SNIP_WRK_SKIP_MS). */
-  readonly steady_requests: number;
-  readonly steady_seconds: number;
-  readonly steady_p50_ms: number;
-  readonly steady_p99_ms: number;
-  readonly steady_max_ms: number;
-  readonly errors: {
-    readonly connect: number;
-    readonly read: number;
-    readonly write: number;
-    readonly timeout: number;
-    readonly status: number;
-  };
-  readonly unexpected: number;
-  readonly unexpected_statuses: Record<string, number>;
-}
-
-interface Measurement {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  /** Socket errors, timeouts and unexpected statuses, in words; empty when every answer was right. */
-  readonly failures: string[];
-  /** Paced runs: latency after the skipped start, from load.lua's own stamps. */
-  readonly steady?: {
-    readonly rps: number;
-    readonly p50: number;
-    readonly p99: number;
-    readonly max: number;
-  };
-}
-
 interface Paced extends Measurement {
   /** The rate asked for, req/s. */
   readonly rate: number;
@@ -240,19 +201,9 @@ interface Paced extends Measurement {
   readonly waitMsPerS: number | undefined;
 }
 
-/** Every failure seen, labelled, for the closing summary and the exit code. */
-const failures: string[] = [];
-
-/** The wrk command line for a run (without the environment that configures load.lua). */
-function wrkArgv(target: Target, seconds: number, connections: number): string[] {
-  const url = 'fixed' in target.paths ? target.url + target.paths.fixed : target.url;
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', LOAD_LUA, '--latency', url];
-  return hasTaskset ? ['taskset', '-c', '1', 'wrk', ...args] : ['wrk', ...args];
-}
-
 /**
- * Runs wrk against `target` for `seconds`: a closed loop without `rate`, else paced at `rate`
- * req/s in total. Any failure is printed at once and remembered under `label`.
+ * wrk against `target` for `seconds`: a closed loop without `rate`, else paced at `rate` req/s in
+ * total, the first `skipSeconds` not counted. Failures are printed at once and kept in wrkFailures.
  */
 function wrk(
   label: string,
@@ -260,93 +211,25 @@ function wrk(
   seconds: number,
   connections: number,
   rate = 0,
-  skipMs = 0,
+  skipSeconds = 0,
 ): Promise<Measurement> {
-  const [command = 'wrk', ...argv] = wrkArgv(target, seconds, connections);
-  const child = spawn(command, argv, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SNIP_WRK_EXPECT: String(target.expectStatus),
-      SNIP_WRK_PREFIX: 'cycle' in target.paths ? target.paths.cycle : '',
-      SNIP_WRK_COUNT: String(LINKS),
-      SNIP_WRK_RATE: String(rate),
-      SNIP_WRK_THREADS: '1',
-      SNIP_WRK_SKIP_MS: String(skipMs),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // wrk stops by itself after `seconds`; this only guards against a wrk that hangs.
-  const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-  return new Promise<Measurement>((done, fail) => {
-    child.once('error', (error) => {
-      clearTimeout(guard);
-      fail(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(guard);
-      const line = stdout
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined) {
-        fail(new Error(`${command} ${argv.join(' ')}: ${code ?? signal}\n${stdout}${stderr}`));
-        return;
-      }
-      const report = JSON.parse(line) as WrkReport;
-      const found: string[] = [];
-      const { connect, read, write, timeout } = report.errors;
-      if (connect + read + write > 0) {
-        found.push(`socket errors: connect ${connect}, read ${read}, write ${write}`);
-      }
-      if (timeout > 0) found.push(`${timeout} timeouts`);
-      if (report.unexpected > 0) {
-        const statuses = Object.entries(report.unexpected_statuses)
-          .map(([status, n]) => `${n} x ${status === '0' ? 'no x-request-id echoed' : status}`)
-          .join(', ');
-        found.push(`${report.unexpected} answers not ${target.expectStatus}: ${statuses}`);
-      }
-      if (report.requests === 0) found.push('no answer at all');
-      if (stderr.trim()) found.push(`wrk: ${stderr.trim()}`);
-      for (const failure of found) {
-        failures.push(`${label}: ${failure}`);
-        log(`  ! ${label}: ${failure}`);
-      }
-      done({
-        rps: report.rps,
-        p50: report.p50_ms,
-        p99: report.p99_ms,
-        max: report.max_ms,
-        failures: found,
-        ...(rate > 0 && report.steady_seconds > 0
-          ? {
-              steady: {
-                rps: report.steady_requests / report.steady_seconds,
-                p50: report.steady_p50_ms,
-                p99: report.steady_p99_ms,
-                max: report.steady_max_ms,
-              },
-            }
-          : {}),
-      });
-    });
+  return runWrk(label, wrkTarget(target), seconds, connections, {
+    rate,
+    skipSeconds,
+    expect: target.expectStatus,
   });
 }
+
+/** `target` as bench/support/wrk runs it: a cycle goes over the LINKS seeded codes. */
+const wrkTarget = (target: Target): WrkTarget => ({
+  url: target.url,
+  paths: 'cycle' in target.paths ? { cycle: target.paths.cycle, count: LINKS } : target.paths,
+});
 
 /** The closed loop: CONNECTIONS connections, each sending its next request on each answer. */
 function peak(label: string, target: Target, seconds = SECONDS): Promise<Measurement> {
   return wrk(label, target, seconds, CONNECTIONS);
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** Several measurements as one: mean rate, median p50 and p99, the worst max, every failure. */
 function combine(parts: Measurement[]): Measurement {
@@ -355,6 +238,8 @@ function combine(parts: Measurement[]): Measurement {
     p50: median(parts.map((m) => m.p50)),
     p99: median(parts.map((m) => m.p99)),
     max: Math.max(...parts.map((m) => m.max)),
+    requests: parts.reduce((sum, m) => sum + m.requests, 0),
+    timeouts: parts.reduce((sum, m) => sum + m.timeouts, 0),
     failures: parts.flatMap((m) => m.failures),
   };
 }
@@ -425,7 +310,7 @@ async function halfPeak(
     SECONDS + PACED_SKIP_SECONDS,
     connections,
     rate,
-    PACED_SKIP_SECONDS * 1000,
+    PACED_SKIP_SECONDS,
   );
   const after = runQueueWaitNs(pid);
   const loopMax = await metric(target.url, LOOP_LAG_MAX);
@@ -446,9 +331,6 @@ async function halfPeak(
         : undefined,
   };
 }
-
-const ms = (value: number): string => value.toFixed(2);
-const percent = (value: number): string => `${(value * 100).toFixed(0)}%`;
 
 /** How a paced run went, in words, saying so when it missed its rate by more than 10%. */
 function describePaced(half: Paced): string {
@@ -702,15 +584,15 @@ async function main(): Promise<void> {
     const shown = (argv: string[]): string =>
       argv.map((arg) => (arg === LOAD_LUA ? relative(ROOT, arg) : arg)).join(' ');
     log(
-      `load: ${shown(wrkArgv({ ...bareTarget, url: '<server>' }, SECONDS, CONNECTIONS))}; ` +
+      `load: ${shown(wrkArgv(wrkTarget({ ...bareTarget, url: '<server>' }), SECONDS, CONNECTIONS))}; ` +
         `half peak: the same with -c<ceil(R x ${PACED_WAIT_S})> (at most ` +
         `${PACED_MAX_CONNECTIONS}), -d${SECONDS + PACED_SKIP_SECONDS}s, SNIP_WRK_RATE=R, R = round(peak / 2)` +
         ` and SNIP_WRK_SKIP_MS=${PACED_SKIP_SECONDS * 1000}`,
     );
-    if (failures.length > 0) {
+    if (wrkFailures.length > 0) {
       log('');
-      log(`FAILED: ${failures.length} measurements saw wrong answers:`);
-      for (const failure of failures) log(`  ${failure}`);
+      log(`FAILED: ${wrkFailures.length} measurements saw wrong answers:`);
+      for (const failure of wrkFailures) log(`  ${failure}`);
       process.exitCode = 1;
     }
   } finally {
