@@ -507,3 +507,104 @@ describe('the dev overlay environment, in the production profile', () => {
     }
   });
 });
+
+/**
+ * deploy.sh's order and its stops, with a kubectl that records each call and answers from files
+ * (no cluster runs here): the migration Job alone first, the apps only once it is Complete; a
+ * Failed Job, or one still running at SNIP_MIGRATE_TIMEOUT, stops the deploy with its logs and
+ * applies nothing more.
+ */
+describe('deploy.sh, with a recording kubectl', () => {
+  let bin: string;
+  const calls = (): string[] =>
+    readFileSync(join(bin, 'calls'), 'utf8').split('\n').filter(Boolean);
+
+  beforeEach(() => {
+    bin = mkdtempSync(join(tmpdir(), 'snip-kubectl-'));
+    // Answers `get job` with the words in job-conditions (its Job's true conditions), fails `get
+    // namespace` unless the file namespace exists, and records every call.
+    writeFileSync(
+      join(bin, 'kubectl'),
+      [
+        '#!/usr/bin/env bash',
+        `dir=${JSON.stringify(bin)}`,
+        'printf "%s\\n" "$*" >> "$dir/calls"',
+        'case "$*" in',
+        '  "get namespace "*) [[ -e "$dir/namespace" ]] ;;',
+        '  *"get job snip-migrate"*) cat "$dir/job-conditions" 2>/dev/null || true ;;',
+        '  *"logs job/snip-migrate"*) echo "migration log line" ;;',
+        'esac',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    writeFileSync(join(bin, 'calls'), '');
+  });
+  afterEach(() => rmSync(bin, { recursive: true, force: true }));
+
+  const deploy = (env: Record<string, string> = {}) =>
+    spawnSync('bash', [join(KUSTOMIZE_ROOT, 'deploy.sh'), 'production'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        SNIP_DEPLOY_POLL_SECONDS: '0.05',
+        ...env,
+      },
+    });
+  const overlayDir = join(KUSTOMIZE_ROOT, 'overlays', 'production');
+
+  it('applies the migration Job alone, waits for it to complete, then applies and rolls the apps', () => {
+    writeFileSync(join(bin, 'job-conditions'), 'Complete ');
+    const run = deploy();
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const made = calls();
+    expect(made.slice(0, 3)).toEqual([
+      'get namespace snip',
+      'create namespace snip',
+      '-n snip delete job snip-migrate --ignore-not-found --wait=true',
+    ]);
+    expect(made[3]).toBe(`apply -k ${overlayDir} -l snip/pre-deploy=true`);
+    expect(made[4]).toMatch(/^-n snip get job snip-migrate -o jsonpath=/);
+    expect(made.slice(5)).toEqual([
+      `apply -k ${overlayDir}`,
+      '-n snip rollout status deployment/snip-api --timeout=10m',
+      '-n snip rollout status deployment/snip-edge --timeout=10m',
+      '-n snip rollout status deployment/snip-logs --timeout=10m',
+    ]);
+  });
+
+  it('stops at once on a Failed migration Job, prints its logs and applies nothing more', () => {
+    writeFileSync(join(bin, 'namespace'), '');
+    writeFileSync(join(bin, 'job-conditions'), 'Failed ');
+    const run = deploy({ SNIP_MIGRATE_TIMEOUT: '600s' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('deploy: the migration failed; the running version keeps serving');
+    expect(run.stderr).toContain('migration log line');
+    const made = calls();
+    expect(
+      made.filter((call) => call.startsWith('get job') || call.includes(' get job')),
+    ).toHaveLength(1);
+    expect(made.filter((call) => call.startsWith('apply'))).toEqual([
+      `apply -k ${overlayDir} -l snip/pre-deploy=true`,
+    ]);
+    expect(made.some((call) => call.includes('rollout'))).toBe(false);
+    expect(made).not.toContain('create namespace snip');
+  });
+
+  it('stops when the Job is still running at SNIP_MIGRATE_TIMEOUT, and applies nothing more', () => {
+    writeFileSync(join(bin, 'namespace'), '');
+    const run = deploy({ SNIP_MIGRATE_TIMEOUT: '1' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('the migration did not complete within 1s');
+    expect(calls().filter((call) => call.startsWith('apply'))).toHaveLength(1);
+  });
+
+  it('refuses a timeout that is not a number of seconds', () => {
+    const run = deploy({ SNIP_MIGRATE_TIMEOUT: '10m' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("SNIP_MIGRATE_TIMEOUT must be seconds, not '10m'");
+    expect(calls()).toEqual([]);
+  });
+});
