@@ -191,6 +191,11 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
       consumerGroup: settings.CLICKS_CONSUMER_GROUP ?? 'logs',
     });
     expect(trigger('rabbitmq')).toMatchObject({ queueName: settings.CLICKS_QUEUE ?? 'clicks' });
+    // The stream's backlog is the group's lag (entries not yet delivered). Pending entries would
+    // not do: a worker reads at most two batches ahead, so they stay under 2 x CLICKS_BATCH_SIZE
+    // however long the backlog grows, and a threshold above that never scales out.
+    expect(trigger('redis-streams')?.pendingEntriesCount).toBeUndefined();
+    expect(trigger('redis-streams')?.lagCount).toMatch(/^[1-9]\d*$/);
   });
 
   it('scales the api and the edge on a requests-per-second metric the adapter rule provides', () => {
