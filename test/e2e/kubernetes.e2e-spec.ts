@@ -196,6 +196,11 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     // however long the backlog grows, and a threshold above that never scales out.
     expect(trigger('redis-streams')?.pendingEntriesCount).toBeUndefined();
     expect(trigger('redis-streams')?.lagCount).toMatch(/^[1-9]\d*$/);
+    // KEDA reads the Redis the workers read (where the overlay's Secret says which that is).
+    if (overlay === 'dev') {
+      const redis = new URL(environmentOf(objects, container).REDIS_URL!);
+      expect(trigger('redis-streams')?.address).toBe(`${redis.hostname}:${redis.port || 6379}`);
+    }
   });
 
   it('scales the api and the edge on a requests-per-second metric the adapter rule provides', () => {
