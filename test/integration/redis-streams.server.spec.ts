@@ -142,6 +142,43 @@ describe('RedisStreamsServer on Redis', () => {
     expect(seen).toHaveLength(3);
   });
 
+  /** The group's `pending` and `lag` (entries not yet delivered) from XINFO GROUPS. */
+  async function groupState(): Promise<{ pending: number; lag: number }> {
+    const groups = (await admin.xinfo('GROUPS', stream)) as unknown[][];
+    const fields = groups.map((flat) => pairs(flat)).find((group) => group.get('name') === GROUP);
+    return { pending: Number(fields?.get('pending')), lag: Number(fields?.get('lag')) };
+  }
+
+  it('holds at most readAhead batches pending however long the backlog: the backlog is the lag', async () => {
+    // What the KEDA trigger of deploy/kubernetes scales on: the group's lag, since the pending
+    // count of a worker stays at readAhead x batchSize (here 2 x 10) while the backlog waits.
+    const total = 500;
+    await publish(
+      'click',
+      Array.from({ length: total }, (_, n) => ({ n })),
+    );
+    const held = gate();
+    const seen: Delivery[] = [];
+    await listen({ click: recording(seen, held.wait) });
+
+    await eventually(() => seen.length === 20, { what: 'two batches in hand' });
+    expect(await groupState()).toEqual({ pending: 20, lag: total - 20 });
+
+    held.open();
+    let mostPending = 0;
+    await eventually(
+      async () => {
+        const state = await groupState();
+        mostPending = Math.max(mostPending, state.pending);
+        return state;
+      },
+      (state) => state.pending === 0 && state.lag === 0,
+      { intervalMs: 1, what: 'the backlog to be consumed' },
+    );
+    expect(seen).toHaveLength(total);
+    expect(mostPending).toBeLessThanOrEqual(20);
+  });
+
   it('leaves an entry whose handler failed or did not ack pending, and hands it again after claimIdleMs', async () => {
     const seen: Delivery[] = [];
     await listen(
