@@ -6,7 +6,7 @@ import { ROOT } from '../support/process';
 
 /**
  * docker-compose.yml, alone and with docker-compose.clickhouse.yml on top, as Compose renders them
- * (scripts/validate-compose.sh, then `config` for the merged result; no Docker engine here): valid,
+ * (scripts/validate-compose.sh --print; no Docker engine here): valid,
  * every snip service's settings are ones snip knows and that its configuration accepts, and the
  * ClickHouse override wires the sink, its migrations and the start order.
  */
@@ -24,26 +24,16 @@ interface ComposeFile {
 const SNIP_SERVICES = ['migrate', 'api', 'logs', 'edge'];
 const ENV = { ...process.env, SHORT_CODE_SECRET: 'compose-test-placeholder-secret' };
 
+/** The merged configuration of `files` as Compose renders it, once validated. */
 function compose(files: string[]): ComposeFile {
-  // Validates (and installs docker-compose from Debian when there is no compose plugin).
-  execFileSync('bash', ['scripts/validate-compose.sh', ...files], {
+  // Installs docker-compose from Debian when the Docker CLI has no compose plugin.
+  const rendered = execFileSync('bash', ['scripts/validate-compose.sh', '--print', ...files], {
     cwd: ROOT,
     env: ENV,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const plugin = (() => {
-    try {
-      execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  const [command, ...prefix] = plugin ? ['docker', 'compose'] : ['docker-compose'];
-  const args = [...prefix, ...files.flatMap((file) => ['-f', file]), 'config'];
-  return load(
-    execFileSync(command, args, { cwd: ROOT, env: ENV, encoding: 'utf8' }),
-  ) as ComposeFile;
+  return load(rendered) as ComposeFile;
 }
 
 const envOf = (service: ComposeService): Record<string, string> =>
